@@ -1,0 +1,75 @@
+# Berth — the two commands people use are `make dev` and `make test`; both
+# run `make setup` first, which installs only what is missing.
+SHELL := /bin/bash
+GO ?= go
+CI ?=
+APT_PKGS := haproxy nginx-light zookeeper dnsutils wrk busybox-static
+IMAGES_DIR := $(CURDIR)/.build/images
+# Fuzz time for the app decoder in `make test` (bounded; CI runs it every time).
+FUZZTIME ?= 20s
+GOTEST_FLAGS ?= -count=1 -timeout 40m
+
+.PHONY: setup apt consul images build dev test vet fuzz bench clean
+
+## setup: install missing Debian packages, build bin/consul and the local images.
+setup: apt consul images
+
+apt:
+	@missing=""; \
+	for p in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "setup: Debian packages present"; fi
+
+consul: bin/consul
+
+# Consul 1.16.1 from the separate tools module; rebuilt only when missing or
+# when tools/go.mod or tools/go.sum change.
+bin/consul: tools/go.mod tools/go.sum
+	@echo "setup: building Consul from tools/ (a few minutes the first time)"
+	cd tools && $(GO) build -o ../bin/consul github.com/hashicorp/consul
+	@./bin/consul version | head -1
+
+# The example images are built from contexts that hold only their binary; the
+# Docker layer cache makes a rebuild with unchanged binaries instant.
+images:
+	@mkdir -p $(IMAGES_DIR)/hello $(IMAGES_DIR)/busybox
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGES_DIR)/hello/hello ./examples/images/hello
+	@cp examples/images/hello/Dockerfile $(IMAGES_DIR)/hello/Dockerfile
+	@cp /bin/busybox $(IMAGES_DIR)/busybox/busybox
+	@cp examples/images/busybox/Dockerfile $(IMAGES_DIR)/busybox/Dockerfile
+	@out=$$(docker build -q -t berth/hello $(IMAGES_DIR)/hello 2>&1) || { echo "$$out"; exit 1; }
+	@out=$$(docker build -q -t berth/busybox $(IMAGES_DIR)/busybox 2>&1) || { echo "$$out"; exit 1; }
+	@echo "setup: images berth/hello and berth/busybox ready"
+
+build:
+	$(GO) build -o bin/berth ./cmd/berth
+
+## dev: the whole platform on this machine (Ctrl-C stops everything).
+dev: setup build
+	./bin/berth dev
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## test: every test of the repo against the real components.
+test: setup vet
+	CI=$(CI) $(GO) test $(GOTEST_FLAGS) ./...
+	@$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|'); do \
+	  pkg=$${spec%%:*}; fn=$${spec##*:}; \
+	  echo "fuzz: $$fn in ./$$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf .build bin/berth
