@@ -3,18 +3,23 @@
 // It listens on $PORT0 (or $PORT, or 80) and answers every request with the
 // container's hostname, the task id (MESOS_TASK_ID) and the request's Host
 // header, one "key: value" line each, so tests and people can see which
-// instance answered. GET /health answers 200 "ok".
+// instance answered. GET /health answers 200 "ok". /kv/<key> is a tiny
+// in-memory key-value store (PUT stores the body, GET returns it, DELETE
+// removes it) for the key-value example app.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -68,9 +73,52 @@ func handler(hostname, taskID string) http.Handler {
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("/kv/", newKV())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "hostname: %s\ntask: %s\nhost: %s\npath: %s\n", hostname, taskID, r.Host, r.URL.Path)
 	})
 	return mux
+}
+
+// kv is an in-memory key-value store served under /kv/<key>.
+type kv struct {
+	mu   sync.Mutex
+	data map[string][]byte
+}
+
+func newKV() *kv { return &kv{data: map[string][]byte{}} }
+
+const maxValue = 1 << 20
+
+func (s *kv) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := strings.TrimPrefix(r.URL.Path, "/kv/")
+	if key == "" {
+		http.Error(w, "key missing: use /kv/<key>", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.Method {
+	case http.MethodGet:
+		v, ok := s.data[key]
+		if !ok {
+			http.Error(w, "no such key", http.StatusNotFound)
+			return
+		}
+		w.Write(v)
+	case http.MethodPut, http.MethodPost:
+		v, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxValue))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.data[key] = v
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodDelete:
+		delete(s.data, key)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
 }
