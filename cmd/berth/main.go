@@ -25,6 +25,7 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		versionCommand(),
+		registratorCommand(),
 		devCommand(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })

@@ -1,0 +1,3 @@
+// Package consul implements registrator.Registry against the local Consul
+// agent's HTTP API (/v1/agent/service/register, /deregister, /services).
+package consul
