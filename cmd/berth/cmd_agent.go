@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker/client"
+	consul "github.com/hashicorp/consul/api"
+
+	"github.com/berth-platform/berth/agent"
+)
+
+func agentCommand() command {
+	return command{
+		name:    "agent",
+		summary: "run the tasks the master places on this node (Docker containers or processes)",
+		run:     runAgent,
+	}
+}
+
+type agentFlags struct {
+	master, listen, hostname, advertiseIP, attributes, resources string
+	workDir, containerizers, consul, secret                      string
+}
+
+// parsed is what Validate derives from the flags.
+type agentParsed struct {
+	attrs    map[string]string
+	res      agent.ParsedResources
+	runtimes []string
+}
+
+func (f agentFlags) Validate() (agentParsed, error) {
+	var p agentParsed
+	var err error
+	if strings.HasPrefix(f.master, "zk://") {
+		return p, fmt.Errorf("--master %q: zk:// discovery of the leading master is not supported yet; give the master's http:// URL", f.master)
+	}
+	if !strings.HasPrefix(f.master, "http://") && !strings.HasPrefix(f.master, "https://") {
+		return p, fmt.Errorf("--master %q: want http://host:port", f.master)
+	}
+	if _, _, err := net.SplitHostPort(f.listen); err != nil {
+		return p, fmt.Errorf("--listen %q: %v", f.listen, err)
+	}
+	if f.advertiseIP != "" && net.ParseIP(f.advertiseIP) == nil {
+		return p, fmt.Errorf("--advertise-ip %q: not an IP address", f.advertiseIP)
+	}
+	if p.attrs, err = agent.ParseAttributes(f.attributes); err != nil {
+		return p, fmt.Errorf("--attributes: %v", err)
+	}
+	if p.res, err = agent.ParseResources(f.resources); err != nil {
+		return p, fmt.Errorf("--resources: %v", err)
+	}
+	for _, c := range strings.Split(f.containerizers, ",") {
+		c = strings.TrimSpace(c)
+		if c != agent.RuntimeDocker && c != agent.RuntimeProcess {
+			return p, fmt.Errorf("--containerizers: unknown %q (want docker, process)", c)
+		}
+		p.runtimes = append(p.runtimes, c)
+	}
+	if f.workDir == "" {
+		return p, errors.New("--work-dir must not be empty")
+	}
+	return p, nil
+}
+
+func runAgent(ctx context.Context, args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("berth agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f agentFlags
+	host, _ := os.Hostname()
+	fs.StringVar(&f.master, "master", "http://127.0.0.1:8080", "the master's URL (zk:// not yet supported)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:5051", "address of the agent's HTTP API (logs, state)")
+	fs.StringVar(&f.hostname, "hostname", host, "hostname reported to the master and given to tasks as $HOST")
+	fs.StringVar(&f.advertiseIP, "advertise-ip", "", "IP address tasks are reached at (default: first non-loopback IPv4)")
+	fs.StringVar(&f.attributes, "attributes", "", `attributes for constraints, "rack:r1;zone:z1"`)
+	fs.StringVar(&f.resources, "resources", "", `offered resources, "cpus:N;mem:MiB;disk:MiB;ports:[31000-32000]" (unset ones detected)`)
+	fs.StringVar(&f.workDir, "work-dir", "./berth-data/agent", "directory for the agent's id, task records, status journal and sandboxes")
+	fs.StringVar(&f.containerizers, "containerizers", "docker,process", "enabled containerizers")
+	fs.StringVar(&f.consul, "consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), `Consul agent used to drain tasks before a kill ("" disables draining)`)
+	fs.StringVar(&f.secret, "agent-secret", os.Getenv("BERTH_AGENT_SECRET"), "shared secret presented to the master")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	p, err := f.Validate()
+	if err != nil {
+		fmt.Fprintf(stderr, "berth agent: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := buildAgent(f, p, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "berth agent: %v\n", err)
+		return 1
+	}
+	if err := a.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "berth agent: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func buildAgent(f agentFlags, p agentParsed, log *slog.Logger) (*agent.Agent, error) {
+	if err := os.MkdirAll(f.workDir, 0o755); err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
+	master, err := agent.NewHTTPMaster(agent.HTTPMasterConfig{URL: f.master, Secret: f.secret})
+	if err != nil {
+		return nil, err
+	}
+	runtimes := map[string]agent.Runtime{}
+	for _, name := range p.runtimes {
+		switch name {
+		case agent.RuntimeDocker:
+			cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+			if err != nil {
+				return nil, fmt.Errorf("docker client: %w", err)
+			}
+			runtimes[name] = agent.NewDockerRuntime(agent.DockerConfig{Client: cli, Logger: log})
+		case agent.RuntimeProcess:
+			pr, err := agent.NewProcessRuntime(agent.ProcessConfig{Dir: filepath.Join(f.workDir, "process"), Logger: log})
+			if err != nil {
+				return nil, err
+			}
+			runtimes[name] = pr
+		}
+	}
+	var drainer agent.Drainer
+	if f.consul != "" {
+		cc := consul.DefaultConfig()
+		cc.Address = f.consul
+		cli, err := consul.NewClient(cc)
+		if err != nil {
+			return nil, fmt.Errorf("consul client %s: %w", f.consul, err)
+		}
+		drainer = agent.NewConsulDrainer(agent.ConsulDrainerConfig{Client: cli})
+	}
+	advertise := f.advertiseIP
+	if advertise == "" {
+		advertise = agent.DetectAdvertiseIP()
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", f.listen, err)
+	}
+	a, err := agent.New(agent.Config{
+		Master: master, MasterURL: f.master, Hostname: f.hostname, AdvertiseIP: advertise,
+		Listener: ln, Attributes: p.attrs, Resources: p.res.Complete(agent.DetectHost(f.workDir)),
+		WorkDir: f.workDir, Runtimes: runtimes, Drainer: drainer, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
