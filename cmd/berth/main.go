@@ -27,6 +27,7 @@ func commands() []command {
 		versionCommand(),
 		registratorCommand(),
 		devCommand(),
+		masterCommand(),
 		agentCommand(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })

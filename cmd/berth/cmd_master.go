@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-platform/berth/placement/marathon"
+	"github.com/berth-platform/berth/placement/master"
+)
+
+func masterCommand() command {
+	return command{
+		name:    "master",
+		summary: "run the Marathon-compatible master (API, state, placement, deployments)",
+		run:     runMaster,
+	}
+}
+
+type masterFlags struct {
+	listen, workDir, servicePorts, credentials string
+	tlsCert, tlsKey, agentSecret               string
+	agentTimeout                               time.Duration
+	allowPrivileged, allowParams, allowVolumes bool
+}
+
+// servicePortRange parses "min-max".
+func servicePortRange(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("--service-ports %q: want min-max within 1-65535", s)
+	}
+	return lo, hi, nil
+}
+
+func (f masterFlags) Validate() error {
+	if _, _, err := servicePortRange(f.servicePorts); err != nil {
+		return err
+	}
+	if f.credentials != "" && !strings.Contains(f.credentials, ":") {
+		return errors.New("--http-credentials: want user:pass")
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.agentTimeout <= 0 {
+		return errors.New("--agent-timeout must be positive")
+	}
+	return nil
+}
+
+func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("berth master", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f masterFlags
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	fs.StringVar(&f.workDir, "work-dir", "./berth-data/master", "directory of the embedded store")
+	fs.StringVar(&f.servicePorts, "service-ports", "10000-20000", "servicePort pool min-max")
+	fs.StringVar(&f.credentials, "http-credentials", "", "user:pass enabling HTTP basic auth")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	fs.StringVar(&f.agentSecret, "agent-secret", "", "shared secret agents must present")
+	fs.DurationVar(&f.agentTimeout, "agent-timeout", 15*time.Second, "silence after which an agent is lost")
+	fs.BoolVar(&f.allowPrivileged, "allow-privileged", false, "accept apps with privileged containers")
+	fs.BoolVar(&f.allowParams, "allow-docker-parameters", false, "accept apps with docker parameters")
+	fs.BoolVar(&f.allowVolumes, "allow-host-volumes", false, "accept apps with host volumes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := f.Validate(); err != nil {
+		fmt.Fprintf(stderr, "berth master: %v\n", err)
+		return 2
+	}
+	lo, hi, _ := servicePortRange(f.servicePorts)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	err := master.Serve(ctx, master.ServerConfig{
+		Listen: f.listen, WorkDir: f.workDir, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
+		Master: master.Config{
+			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
+			AgentTimeout: f.agentTimeout, Credentials: f.credentials,
+			Validation: marathon.Options{AllowPrivileged: f.allowPrivileged,
+				AllowDockerParameters: f.allowParams, AllowHostVolumes: f.allowVolumes},
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "berth master: %v\n", err)
+		return 1
+	}
+	return 0
+}

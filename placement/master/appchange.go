@@ -1,0 +1,387 @@
+package master
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+
+	"github.com/berth-platform/berth/internal/wire"
+	"github.com/berth-platform/berth/placement/marathon"
+	"github.com/berth-platform/berth/placement/store"
+	"github.com/google/uuid"
+)
+
+// change is one app's part of a deployment.
+type change struct {
+	id     string
+	app    *marathon.App // the new definition; nil for actStop
+	action string        // actStart (create), actScale, actRestart, actStop
+	// restartOnly marks POST …/restart: a new generation without a config change.
+	restartOnly bool
+	// keepAction stops applyChanges from re-deciding scale versus restart
+	// once servicePorts are assigned (restart and rollback decide it).
+	keepAction bool
+}
+
+// classify tells a scale-only update from one that needs new tasks.
+func classify(old, upd *marathon.App) string {
+	a, b := *old, *upd
+	a.Instances, a.Version, a.VersionInfo = 0, "", nil
+	b.Instances, b.Version, b.VersionInfo = 0, "", nil
+	ja, _ := json.Marshal(&a)
+	jb, _ := json.Marshal(&b)
+	if string(ja) == string(jb) {
+		return actScale
+	}
+	return actRestart
+}
+
+// lockedBy returns the running deployments touching any of ids.
+func (m *Master) lockedBy(ids []string) []string {
+	set := map[string]bool{}
+	for _, id := range ids {
+		for d := range m.appLocks[id] {
+			set[d] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lockedError(ids []string) *apiError {
+	deps := make([]map[string]string, len(ids))
+	for i, id := range ids {
+		deps[i] = map[string]string{"id": id}
+	}
+	return &apiError{status: http.StatusConflict, body: map[string]any{
+		"message": "App is locked by one or more deployments. Override with the option '?force=true'. " +
+			"View details at '/v2/deployments/" + ids[0] + "'.",
+		"deployments": deps,
+	}}
+}
+
+// applyChanges turns changes into one deployment: lock check (force
+// cancels the conflicting deployments), servicePorts, version stamps,
+// state, store operations and events. Call with m.mu held; wait for the
+// returned sequence with m.w.wait after unlocking.
+func (m *Master) applyChanges(changes []change, force bool) (*Deployment, uint64, error) {
+	ids := make([]string, len(changes))
+	for i, c := range changes {
+		ids[i] = c.id
+	}
+	level, err := dependencyLevels(changes)
+	if err != nil {
+		return nil, 0, err
+	}
+	var ops []store.Op
+	locked := m.lockedBy(ids)
+	if len(locked) > 0 && !force {
+		return nil, 0, lockedError(locked)
+	}
+	// Nothing has changed yet; from here on nothing may fail.
+	if err := m.assignServicePorts(changes); err != nil {
+		return nil, 0, err
+	}
+	for _, d := range locked {
+		ops = append(ops, m.cancelDeployment(d, "canceled by a forced deployment")...)
+	}
+	version := m.nextVersion()
+	d := &Deployment{ID: uuid.NewString(), Version: version, CurrentStep: 1,
+		Original: map[string]*marathon.App{}, OriginalGeneration: map[string]string{}}
+	var stops []Action
+	starts, scales := map[int][]Action{}, map[int][]Action{}
+	for _, c := range changes {
+		as := m.apps[c.id]
+		if as != nil {
+			d.Original[c.id] = as.rec.App
+			d.OriginalGeneration[c.id] = as.rec.Generation
+		} else {
+			d.Original[c.id] = nil
+		}
+		d.AffectedApps = append(d.AffectedApps, c.id)
+		action := c.action
+		if as != nil && c.app != nil && !c.keepAction && !c.restartOnly && action != actStop {
+			action = classify(as.rec.App, c.app) // automatic servicePorts are now filled in
+		}
+		if c.action == actStop {
+			stops = append(stops, Action{Action: actStop, App: c.id})
+			ops = append(ops, m.stopApp(as)...)
+			continue
+		}
+		if as == nil {
+			action = actStart
+			scales[level[c.id]] = append(scales[level[c.id]], Action{Action: actScale, App: c.id})
+		}
+		starts[level[c.id]] = append(starts[level[c.id]], Action{Action: action, App: c.id})
+		ops = append(ops, m.storeApp(as, c, action, version, d.ID)...)
+	}
+	d.Steps = planSteps(stops, starts, scales, len(changes))
+	m.addDeployment(d)
+	ops = append(ops, deploymentOp(d))
+	m.events.publish(m.now(), "deployment_info", map[string]any{
+		"plan": planJSON(d), "currentStep": d.Steps[0]})
+	return d, m.w.enqueue(ops...), nil
+}
+
+// planSteps orders a deployment: stops first, then each dependency level's
+// start/update actions, then each level's scale-up of new apps (so an app
+// is launched only once the apps it depends on run).
+func planSteps(stops []Action, starts, scales map[int][]Action, n int) []Step {
+	var steps []Step
+	if len(stops) > 0 {
+		steps = append(steps, Step{Actions: stops})
+	}
+	for _, byLevel := range []map[int][]Action{starts, scales} {
+		for l := 0; l <= n; l++ {
+			if acts := byLevel[l]; len(acts) > 0 {
+				steps = append(steps, Step{Actions: acts})
+			}
+		}
+	}
+	return steps
+}
+
+// dependencyLevels gives every changed app its depth in the dependency
+// graph among the apps of this deployment; a cycle is a 422.
+func dependencyLevels(changes []change) (map[string]int, error) {
+	deps := map[string][]string{}
+	for _, c := range changes {
+		if c.app != nil {
+			deps[c.id] = c.app.Dependencies
+		}
+	}
+	level := map[string]int{}
+	visiting := map[string]bool{}
+	var visit func(id string) (int, bool)
+	visit = func(id string) (int, bool) {
+		if l, ok := level[id]; ok {
+			return l, true
+		}
+		if visiting[id] {
+			return 0, false
+		}
+		visiting[id] = true
+		l := 0
+		for _, d := range deps[id] {
+			if _, inPlan := deps[d]; !inPlan || d == id {
+				continue
+			}
+			dl, ok := visit(d)
+			if !ok {
+				return 0, false
+			}
+			l = max(l, dl+1)
+		}
+		visiting[id] = false
+		level[id] = l
+		return l, true
+	}
+	for _, c := range changes {
+		if _, ok := visit(c.id); !ok {
+			var v marathon.Violations
+			v.Add("/dependencies", "Dependency graph has cyclic dependencies.")
+			return nil, v.Err()
+		}
+	}
+	return level, nil
+}
+
+// waitingForStep reports whether a deployment has not yet reached the
+// step that launches or replaces this app's tasks.
+func (m *Master) waitingForStep(as *appState) bool {
+	for id := range as.deployments {
+		d := m.deployments[id]
+		if d == nil {
+			continue
+		}
+		last := 0
+		for i, s := range d.Steps {
+			for _, a := range s.Actions {
+				if a.App == as.rec.App.ID {
+					last = i + 1
+				}
+			}
+		}
+		if last > d.CurrentStep {
+			return true
+		}
+	}
+	return false
+}
+
+// assignServicePorts fills every automatic servicePort; on error no
+// allocation changes.
+func (m *Master) assignServicePorts(changes []change) error {
+	type prior struct {
+		id    string
+		ports []int
+	}
+	var done []prior
+	undo := func() {
+		for _, p := range done {
+			if len(p.ports) == 0 {
+				m.servicePorts.Release(p.id)
+			} else if _, err := m.servicePorts.Allocate(p.id, p.ports); err != nil {
+				m.log.Error("master: restoring servicePorts", "app", p.id, "err", err)
+			}
+		}
+	}
+	for _, c := range changes {
+		if c.app == nil {
+			continue
+		}
+		slots := c.app.ServicePortSlots()
+		requested := make([]int, len(slots))
+		for i, s := range slots {
+			requested[i] = *s
+		}
+		prev := m.servicePorts.Ports(c.id)
+		got, err := m.servicePorts.Allocate(c.id, requested)
+		if err != nil {
+			undo()
+			path := "/portDefinitions"
+			if c.app.NetworkMode() != marathon.NetworkHost {
+				path = "/container/portMappings"
+			}
+			v := marathon.Violations{}
+			v.Add(path, err.Error())
+			return v.Err()
+		}
+		done = append(done, prior{c.id, prev})
+		for i, s := range slots {
+			*s = got[i]
+		}
+		c.app.SyncPorts()
+	}
+	return nil
+}
+
+// storeApp makes c.app the current definition of its app.
+func (m *Master) storeApp(as *appState, c change, action, version, deployID string) []store.Op {
+	app := c.app
+	app.Version = version
+	gen := version
+	info := &marathon.VersionInfo{LastScalingAt: version, LastConfigChangeAt: version}
+	if as != nil && (action == actScale || c.restartOnly) {
+		if as.rec.App.VersionInfo != nil {
+			info.LastConfigChangeAt = as.rec.App.VersionInfo.LastConfigChangeAt
+		}
+		if action == actScale {
+			gen = as.rec.Generation
+		}
+	}
+	app.VersionInfo = info
+	if as == nil {
+		as = newAppState(appRecord{})
+		m.apps[app.ID] = as
+	}
+	as.rec.App, as.rec.Generation = app, gen
+	as.view = nil
+	as.deployments[deployID] = true
+	as.backoff = backoff{}
+	as.versions = append(as.versions, version)
+	m.dirty[app.ID] = true
+	ops := append(appOps(as), versionOp(app))
+	for len(as.versions) > m.cfg.MaxVersions {
+		ops = append(ops, store.Del(bucketVersions, app.ID+" "+as.versions[0]))
+		as.versions = as.versions[1:]
+	}
+	return ops
+}
+
+// stopApp removes an app: it disappears from the API at once, its tasks
+// become orphans that are killed, and the StopApplication action completes
+// when the last one is gone.
+func (m *Master) stopApp(as *appState) []store.Op {
+	id := as.rec.App.ID
+	var ops []store.Op
+	for d := range as.deployments {
+		ops = append(ops, m.cancelDeployment(d, "app deleted")...)
+	}
+	delete(m.apps, id)
+	m.servicePorts.Release(id)
+	ops = append(ops, store.Del(bucketApps, id))
+	for _, v := range as.versions {
+		ops = append(ops, store.Del(bucketVersions, id+" "+v))
+	}
+	for _, t := range sortedTasks(as.tasks) {
+		t.Killing, t.KillReason = true, killDelete
+		if !t.Reported {
+			ops = append(ops, m.endTask(t, wire.TaskKilled, "app deleted before its agent reported the task", m.now())...)
+			continue
+		}
+		m.orphans[t.ID] = t
+		ops = append(ops, taskOp(t))
+		m.notifyAgent(t.AgentID)
+	}
+	return ops
+}
+
+// cancelDeployment drops a running deployment without rollback.
+func (m *Master) cancelDeployment(id, reason string) []store.Op {
+	d := m.deployments[id]
+	if d == nil {
+		return nil
+	}
+	m.removeDeployment(d)
+	for _, a := range d.AffectedApps {
+		m.dirty[a] = true
+	}
+	m.events.publish(m.now(), "deployment_failed", map[string]any{"id": id, "plan": planJSON(d), "reason": reason})
+	return []store.Op{store.Del(bucketDeployments, id)}
+}
+
+func (m *Master) addDeployment(d *Deployment) {
+	m.deployments[d.ID] = d
+	for _, a := range d.AffectedApps {
+		if m.appLocks[a] == nil {
+			m.appLocks[a] = map[string]bool{}
+		}
+		m.appLocks[a][d.ID] = true
+	}
+}
+
+func (m *Master) removeDeployment(d *Deployment) {
+	delete(m.deployments, d.ID)
+	for _, a := range d.AffectedApps {
+		delete(m.appLocks[a], d.ID)
+		if len(m.appLocks[a]) == 0 {
+			delete(m.appLocks, a)
+		}
+		if as := m.apps[a]; as != nil {
+			delete(as.deployments, d.ID)
+		}
+	}
+}
+
+// deploymentResult is the body of every deployable endpoint.
+func deploymentResult(d *Deployment) map[string]string {
+	return map[string]string{"deploymentId": d.ID, "version": d.Version}
+}
+
+func planJSON(d *Deployment) map[string]any {
+	return map[string]any{"id": d.ID, "steps": d.Steps, "version": d.Version}
+}
+
+// deploymentJSON is GET /v2/deployments' shape.
+func deploymentJSON(d *Deployment) map[string]any {
+	var current []map[string]any
+	if d.CurrentStep >= 1 && d.CurrentStep <= len(d.Steps) {
+		for _, a := range d.Steps[d.CurrentStep-1].Actions {
+			current = append(current, map[string]any{"action": a.Action, "app": a.App,
+				"readinessCheckResults": []any{}})
+		}
+	}
+	if current == nil {
+		current = []map[string]any{}
+	}
+	return map[string]any{
+		"id": d.ID, "version": d.Version, "affectedApps": d.AffectedApps, "affectedPods": []string{},
+		"steps": d.Steps, "currentActions": current, "currentStep": d.CurrentStep,
+		"totalSteps": len(d.Steps),
+	}
+}

@@ -1,0 +1,297 @@
+package master
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-platform/berth/placement"
+	"github.com/berth-platform/berth/placement/marathon"
+	"github.com/berth-platform/berth/placement/store"
+)
+
+// Config configures a Master.
+type Config struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// ServicePortMin/Max bound the servicePort pool (0, 0 = 10000–20000).
+	ServicePortMin, ServicePortMax int
+	// AgentSecret, when set, is required as "Authorization: Bearer <secret>"
+	// on the internal agent API.
+	AgentSecret string
+	// AgentTimeout marks an agent lost after this much silence (default 15 s).
+	AgentTimeout time.Duration
+	// Credentials "user:pass" enables HTTP basic auth on the public API.
+	Credentials string
+	// Validation holds the switches for privileged, docker parameters and
+	// host volumes.
+	Validation marathon.Options
+	// Advertise is this master's host:port for /v2/leader and /v2/info.
+	Advertise string
+	// Interval is the period of the full reconcile pass (default 1 s).
+	Interval time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Seed makes placement tie-breaking reproducible.
+	Seed uint64
+	// MaxVersions is how many versions are kept per app (default 50).
+	MaxVersions int
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return errors.New("master: config: Store is required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.AgentTimeout <= 0 {
+		c.AgentTimeout = 15 * time.Second
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxVersions <= 0 {
+		c.MaxVersions = 50
+	}
+	if c.Credentials != "" && !strings.Contains(c.Credentials, ":") {
+		return errors.New("master: config: credentials must be user:pass")
+	}
+	return nil
+}
+
+// appState is one app in memory.
+type appState struct {
+	rec         appRecord
+	versions    []string // ascending
+	tasks       map[string]*Task
+	deployments map[string]bool
+	backoff     backoff
+	queue       queueInfo
+	// view caches the JSON of rec.App; nil when stale.
+	view []byte
+}
+
+// Master is the control plane.
+type Master struct {
+	cfg    Config
+	log    *slog.Logger
+	events *bus
+	w      *writer
+	mx     *metrics
+
+	stopping chan struct{}
+	trigger  chan struct{}
+
+	mu           sync.Mutex
+	apps         map[string]*appState
+	tasks        map[string]*Task
+	agentTasks   map[string]map[string]*Task // agent id -> its tasks
+	orphans      map[string]*Task            // tasks of deleted apps still being killed
+	deployments  map[string]*Deployment
+	appLocks     map[string]map[string]bool // app id (existing or being deleted) -> deployment ids
+	agents       map[string]*agent
+	servicePorts *placement.ServicePorts
+	lastVersion  time.Time
+	dirty        map[string]bool
+	passes       uint64
+}
+
+// New builds a master and loads its state from cfg.Store.
+func New(ctx context.Context, cfg Config) (*Master, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	sp, err := placement.NewServicePorts(cfg.ServicePortMin, cfg.ServicePortMax)
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	m := &Master{
+		cfg: cfg, log: cfg.Logger, events: newBus(), w: &writer{st: cfg.Store},
+		stopping: make(chan struct{}), trigger: make(chan struct{}, 1),
+		apps: map[string]*appState{}, tasks: map[string]*Task{}, agentTasks: map[string]map[string]*Task{}, orphans: map[string]*Task{},
+		deployments: map[string]*Deployment{}, appLocks: map[string]map[string]bool{}, agents: map[string]*agent{},
+		servicePorts: sp, dirty: map[string]bool{},
+	}
+	m.mx = newMetrics(m)
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Master) now() time.Time { return m.cfg.Now() }
+
+// load reads the whole state from the store.
+func (m *Master) load(ctx context.Context) error {
+	st := m.cfg.Store
+	apps, err := st.List(ctx, bucketApps, "")
+	if err != nil {
+		return fmt.Errorf("master: load apps: %w", err)
+	}
+	for _, kv := range apps {
+		var rec appRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil || rec.App == nil {
+			m.log.Warn("master: skipping unreadable app record", "key", kv.Key, "err", err)
+			continue
+		}
+		as := newAppState(rec)
+		if _, err := m.servicePorts.Allocate(rec.App.ID, rec.App.ServicePorts()); err != nil {
+			m.log.Warn("master: servicePort conflict on load", "app", rec.App.ID, "err", err)
+		}
+		m.apps[rec.App.ID] = as
+	}
+	vers, err := st.List(ctx, bucketVersions, "")
+	if err != nil {
+		return fmt.Errorf("master: load versions: %w", err)
+	}
+	for _, kv := range vers {
+		id, v, ok := strings.Cut(kv.Key, " ")
+		if as := m.apps[id]; ok && as != nil {
+			as.versions = append(as.versions, v)
+		}
+	}
+	for _, as := range m.apps {
+		sort.Strings(as.versions)
+	}
+	if err := m.loadTasks(ctx); err != nil {
+		return err
+	}
+	if err := m.loadDeployments(ctx); err != nil {
+		return err
+	}
+	return m.loadAgents(ctx)
+}
+
+func newAppState(rec appRecord) *appState {
+	return &appState{rec: rec, tasks: map[string]*Task{}, deployments: map[string]bool{}}
+}
+
+func (m *Master) loadTasks(ctx context.Context) error {
+	kvs, err := m.cfg.Store.List(ctx, bucketTasks, "")
+	if err != nil {
+		return fmt.Errorf("master: load tasks: %w", err)
+	}
+	for _, kv := range kvs {
+		var t Task
+		if err := json.Unmarshal(kv.Value, &t); err != nil {
+			m.log.Warn("master: skipping unreadable task", "key", kv.Key, "err", err)
+			continue
+		}
+		m.indexTask(&t)
+		if as := m.apps[t.AppID]; as != nil && t.KillReason != killDelete {
+			as.tasks[t.ID] = &t
+		} else {
+			t.Killing, t.KillReason = true, killDelete
+			m.orphans[t.ID] = &t
+		}
+	}
+	return nil
+}
+
+func (m *Master) loadDeployments(ctx context.Context) error {
+	kvs, err := m.cfg.Store.List(ctx, bucketDeployments, "")
+	if err != nil {
+		return fmt.Errorf("master: load deployments: %w", err)
+	}
+	for _, kv := range kvs {
+		var d Deployment
+		if err := json.Unmarshal(kv.Value, &d); err != nil {
+			m.log.Warn("master: skipping unreadable deployment", "key", kv.Key, "err", err)
+			continue
+		}
+		m.addDeployment(&d)
+		for _, id := range d.AffectedApps {
+			if as := m.apps[id]; as != nil {
+				as.deployments[d.ID] = true
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Master) loadAgents(ctx context.Context) error {
+	kvs, err := m.cfg.Store.List(ctx, bucketAgents, "")
+	if err != nil {
+		return fmt.Errorf("master: load agents: %w", err)
+	}
+	now := m.now()
+	for _, kv := range kvs {
+		var rec agentRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			continue
+		}
+		// A restarted master gives every known agent a full timeout to
+		// come back before its tasks are declared lost.
+		m.agents[rec.Registration.ID] = &agent{reg: rec.Registration, lastSeen: now,
+			changed: make(chan struct{}), unknown: map[string]bool{}}
+	}
+	return nil
+}
+
+// Run runs the reconcile loop until ctx ends.
+func (m *Master) Run(ctx context.Context) error {
+	defer close(m.stopping)
+	tick := time.NewTicker(m.cfg.Interval)
+	defer tick.Stop()
+	m.reconcile(true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			m.reconcile(true)
+		case <-m.trigger:
+			m.reconcile(false)
+		}
+	}
+}
+
+// kick asks for a reconcile pass over the dirty apps.
+func (m *Master) kick() {
+	select {
+	case m.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// nextVersion returns a fresh version timestamp, strictly increasing.
+func (m *Master) nextVersion() string {
+	now := m.now().UTC().Truncate(time.Millisecond)
+	if !now.After(m.lastVersion) {
+		now = m.lastVersion.Add(time.Millisecond)
+	}
+	m.lastVersion = now
+	return ts(now)
+}
+
+// --- persistence helpers; call with m.mu held, then m.w.wait(seq) unlocked.
+
+func appOps(as *appState) []store.Op {
+	b, _ := json.Marshal(&as.rec)
+	return []store.Op{store.Put(bucketApps, as.rec.App.ID, b)}
+}
+
+func versionOp(app *marathon.App) store.Op {
+	b, _ := json.Marshal(app)
+	return store.Put(bucketVersions, app.ID+" "+app.Version, b)
+}
+
+func taskOp(t *Task) store.Op {
+	b, _ := json.Marshal(t)
+	return store.Put(bucketTasks, t.ID, b)
+}
+
+func deploymentOp(d *Deployment) store.Op {
+	b, _ := json.Marshal(d)
+	return store.Put(bucketDeployments, d.ID, b)
+}

@@ -1,0 +1,203 @@
+package master
+
+import (
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/berth-platform/berth/placement/marathon"
+)
+
+// handleDeployments serves GET /v2/deployments.
+func (m *Master) handleDeployments(w http.ResponseWriter, _ *http.Request) {
+	m.mu.Lock()
+	ds := make([]*Deployment, 0, len(m.deployments))
+	for _, d := range m.deployments {
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool {
+		if ds[i].Version != ds[j].Version {
+			return ds[i].Version < ds[j].Version
+		}
+		return ds[i].ID < ds[j].ID
+	})
+	out := make([]map[string]any, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, deploymentJSON(d))
+	}
+	m.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleDeploymentDelete serves DELETE /v2/deployments/{id}: roll back
+// (a new deployment restoring every affected app), or with force=true
+// just stop it (202).
+func (m *Master) handleDeploymentDelete(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	m.mu.Lock()
+	d := m.deployments[id]
+	if d == nil {
+		m.mu.Unlock()
+		writeMessage(w, http.StatusNotFound, "DeploymentPlan "+id+" does not exist")
+		return
+	}
+	if boolParam(r, "force", false) {
+		seq := m.w.enqueue(m.cancelDeployment(id, "stopped by DELETE /v2/deployments?force=true")...)
+		m.mu.Unlock()
+		if err := m.w.wait(seq); err != nil {
+			writeErr(w, err)
+			return
+		}
+		m.kick()
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	var changes []change
+	for _, appID := range d.AffectedApps {
+		orig, cur := d.Original[appID], m.apps[appID]
+		switch {
+		case orig == nil && cur != nil:
+			changes = append(changes, change{id: appID, action: actStop})
+		case orig != nil && cur == nil:
+			changes = append(changes, change{id: appID, app: orig.Clone(), action: actStart})
+		case orig != nil:
+			app := orig.Clone()
+			c := change{id: appID, app: app, action: classify(cur.rec.App, app)}
+			if d.OriginalGeneration[appID] != cur.rec.Generation {
+				c.action, c.keepAction = actRestart, true
+			}
+			changes = append(changes, c)
+		}
+	}
+	if len(changes) == 0 {
+		seq := m.w.enqueue(m.cancelDeployment(id, "rolled back")...)
+		m.mu.Unlock()
+		_ = m.w.wait(seq)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	nd, seq, err := m.applyChanges(changes, true)
+	m.mu.Unlock()
+	if err == nil {
+		err = m.w.wait(seq)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	m.kick()
+	w.Header().Set("Marathon-Deployment-Id", nd.ID)
+	writeJSON(w, http.StatusOK, deploymentResult(nd))
+}
+
+// handleQueue serves GET /v2/queue with placement explanations.
+func (m *Master) handleQueue(w http.ResponseWriter, _ *http.Request) {
+	m.mu.Lock()
+	now := m.now()
+	ids := make([]string, 0)
+	for id, as := range m.apps {
+		if as.queue.count > 0 || now.Before(as.backoff.until) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		as := m.apps[id]
+		left := math.Max(0, as.backoff.until.Sub(now).Seconds())
+		entry := map[string]any{
+			"app": as.rec.App, "count": as.queue.count, "role": "*",
+			"delay": map[string]any{"timeLeftSeconds": int(math.Ceil(left)), "overdue": left == 0},
+			"since": ts(as.queue.since),
+		}
+		summary := map[string]any{"processedOffersCount": 0, "unusedOffersCount": 0,
+			"rejectSummaryLastOffers": []any{}, "rejectSummaryLaunchAttempt": []any{}}
+		if exp := as.queue.explanation; exp != nil {
+			var reasons []map[string]any
+			for _, rs := range exp.Reasons {
+				reasons = append(reasons, map[string]any{"reason": rs.Text, "declined": rs.Agents, "processed": exp.Agents})
+			}
+			summary["processedOffersCount"] = exp.Agents
+			summary["unusedOffersCount"] = exp.Agents
+			if reasons != nil {
+				summary["rejectSummaryLastOffers"] = reasons
+				summary["rejectSummaryLaunchAttempt"] = reasons
+			}
+			summary["lastUnusedOfferAt"] = ts(as.queue.lastAt)
+			entry["explanation"] = exp.String()
+		} else if left > 0 {
+			entry["explanation"] = "launch delayed by backoff after " + itoa(as.backoff.failures) + " failure(s)"
+		}
+		entry["processedOffersSummary"] = summary
+		out = append(out, entry)
+	}
+	m.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"queue": out})
+}
+
+// handleQueueDelay serves DELETE /v2/queue/{appId}/delay.
+func (m *Master) handleQueueDelay(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/v2/queue")
+	if !strings.HasSuffix(path, "/delay") {
+		writeMessage(w, http.StatusNotFound, "not found")
+		return
+	}
+	id := marathon.ResolveID(strings.TrimSuffix(path, "/delay"), "/")
+	m.mu.Lock()
+	as := m.apps[id]
+	if as != nil {
+		as.backoff = backoff{}
+		m.dirty[id] = true
+	}
+	m.mu.Unlock()
+	if as == nil {
+		writeErr(w, appNotFound(id))
+		return
+	}
+	m.kick()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (m *Master) leader() string {
+	if m.cfg.Advertise != "" {
+		return m.cfg.Advertise
+	}
+	return "localhost:8080"
+}
+
+// handleInfo serves GET /v2/info.
+func (m *Master) handleInfo(w http.ResponseWriter, _ *http.Request) {
+	host, port, _ := strings.Cut(m.leader(), ":")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name": "berth", "version": "1.0.0", "buildref": "berth", "elected": true, "leader": m.leader(),
+		"frameworkId": "berth",
+		"marathon_config": map[string]any{
+			"hostname": host, "http_port": port, "local_port_min": m.spMin(), "local_port_max": m.spMax(),
+			"framework_name": "berth", "ha": false, "checkpoint": true, "mesos_role": "*",
+			"executor": "//cmd", "features": []string{}, "task_launch_timeout": 300000,
+			"agent_timeout_seconds": m.cfg.AgentTimeout.Seconds(),
+		},
+		"zookeeper_config": map[string]any{"zk": nil, "zk_max_versions": m.cfg.MaxVersions},
+		"http_config":      map[string]any{"http_port": port},
+	})
+}
+
+func (m *Master) spMin() int {
+	if m.cfg.ServicePortMin == 0 {
+		return 10000
+	}
+	return m.cfg.ServicePortMin
+}
+
+func (m *Master) spMax() int {
+	if m.cfg.ServicePortMax == 0 {
+		return 20000
+	}
+	return m.cfg.ServicePortMax
+}
+
+// handleLeader serves GET /v2/leader.
+func (m *Master) handleLeader(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"leader": m.leader()})
+}
