@@ -131,9 +131,14 @@ func (e *Elector) step(ctx context.Context, conn *zk.Conn, node string) (string,
 	}
 	if len(cands) == 0 {
 		e.setStatus(func(s *Status) { s.Connected, s.Leader = true, "" })
-		_, _, w, err := conn.ChildrenW(e.dir)
+		kids, _, w, err := conn.ChildrenW(e.dir)
 		if err != nil {
 			return node, err
+		}
+		if len(sortCandidates(kids)) > 0 {
+			// Candidates joined between Children and ChildrenW: the watch
+			// only fires on the next change, so look again now.
+			return node, nil
 		}
 		e.wait(ctx, w, nil)
 		return node, nil
