@@ -29,6 +29,8 @@ func commands() []command {
 		devCommand(),
 		masterCommand(),
 		agentCommand(),
+		lbsyncCommand(),
+		routesCommand(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
 	return cmds

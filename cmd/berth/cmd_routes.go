@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/berth-platform/berth/lbsync"
+)
+
+func routesCommand() command {
+	return command{
+		name:    "routes",
+		summary: "show what lbsync routes: servicePort/vhost → backends, last render, last error",
+		run:     runRoutes,
+	}
+}
+
+func runRoutes(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("routes", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := os.Getenv("BERTH_LBSYNC")
+	if def == "" {
+		def = "http://127.0.0.1:9091"
+	}
+	addr := fs.String("lbsync", def, "lbsync status address (env BERTH_LBSYNC)")
+	asJSON := fs.Bool("json", false, "print lbsync's JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	st, raw, err := fetchRoutes(ctx, *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "berth routes: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		stdout.Write(raw)
+		return 0
+	}
+	printRoutes(stdout, st)
+	return 0
+}
+
+func fetchRoutes(ctx context.Context, addr string) (lbsync.Status, []byte, error) {
+	var st lbsync.Status
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(addr, "/")+"/routes", nil)
+	if err != nil {
+		return st, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, nil, fmt.Errorf("get %s: %w", req.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return st, nil, fmt.Errorf("get %s: %w", req.URL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return st, nil, fmt.Errorf("get %s: %s", req.URL, resp.Status)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, nil, fmt.Errorf("decode %s: %w", req.URL, err)
+	}
+	return st, raw, nil
+}
+
+func printRoutes(w io.Writer, st lbsync.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICEPORT\tNAME\tMODE\tVHOSTS\tBACKENDS")
+	for _, s := range st.Services {
+		var backends []string
+		for _, b := range s.Backends {
+			backends = append(backends, net.JoinHostPort(b.Address, strconv.Itoa(b.Port)))
+		}
+		hosts := "-"
+		if len(s.VHosts) > 0 {
+			hosts = strings.Join(s.VHosts, ",")
+			if len(s.Paths) > 0 {
+				hosts += " " + strings.Join(s.Paths, ",")
+			}
+		}
+		port := fmt.Sprint(s.ServicePort)
+		if s.Name == st.Default {
+			port += fmt.Sprintf(" (default of :%d)", st.HTTPPort)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", port, s.Name, s.Mode, hosts, strings.Join(backends, " "))
+	}
+	tw.Flush()
+	if len(st.Routes) > 0 {
+		fmt.Fprintf(w, "\nHTTP :%d\n", st.HTTPPort)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "HOST\tPATH\tSERVICEPORT")
+		for _, r := range st.Routes {
+			path := r.Path
+			if path == "" {
+				path = "/"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", r.Host, path, r.ServicePort)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w)
+	printRoutesFooter(w, st)
+}
+
+func printRoutesFooter(w io.Writer, st lbsync.Status) {
+	if st.LastRender.IsZero() {
+		fmt.Fprintln(w, "last render: never")
+	} else {
+		fmt.Fprintf(w, "last render: %s\n", st.LastRender.Format(time.RFC3339))
+	}
+	for _, e := range st.Events {
+		line := fmt.Sprintf("  %s: %s", e.Target, e.Action)
+		if e.Err != "" {
+			line += " — error: " + e.Err
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, t := range st.Templates {
+		line := fmt.Sprintf("  template %s → %s", t.Source, t.Destination)
+		if t.LastError != "" {
+			line += " — error: " + t.LastError
+		}
+		fmt.Fprintln(w, line)
+	}
+	if st.LastError != "" {
+		fmt.Fprintf(w, "last error (%s): %s\n", st.LastErrorAt.Format(time.RFC3339), st.LastError)
+	}
+	for _, warn := range st.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+}

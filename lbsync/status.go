@@ -1,0 +1,104 @@
+package lbsync
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Event is one apply of one target.
+type Event struct {
+	At       time.Time     `json:"at"`
+	Target   string        `json:"target"`
+	Action   string        `json:"action"`
+	Why      string        `json:"why,omitempty"`
+	Commands int           `json:"commands,omitempty"`
+	Duration time.Duration `json:"durationNs"`
+	Err      string        `json:"error,omitempty"`
+}
+
+// Status is what GET /routes returns and `berth routes` shows.
+type Status struct {
+	LastRender  time.Time        `json:"lastRender,omitzero"`
+	LastError   string           `json:"lastError,omitempty"`
+	LastErrorAt time.Time        `json:"lastErrorAt,omitzero"`
+	HTTPPort    int              `json:"httpPort"`
+	Default     string           `json:"default,omitempty"`
+	Services    []Service        `json:"services"`
+	Routes      []Route          `json:"routes"`
+	Warnings    []string         `json:"warnings,omitempty"`
+	Events      []Event          `json:"events,omitempty"` // the last apply of each target
+	Templates   []TemplateStatus `json:"templates,omitempty"`
+}
+
+// metrics are the Prometheus series of one Syncer.
+type metrics struct {
+	renders     *prometheus.CounterVec
+	reloads     *prometheus.CounterVec
+	runtime     *prometheus.CounterVec
+	validation  *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	snapshots   prometheus.Counter
+	warnings    prometheus.Gauge
+	services    prometheus.Gauge
+	backends    prometheus.Gauge
+	applyTime   *prometheus.HistogramVec
+	lastSuccess prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &metrics{
+		renders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_lbsync_renders_total",
+			Help: "Config renders, by target."}, []string{"target"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_lbsync_reloads_total",
+			Help: "Reloads (and starts), by target and result."}, []string{"target", "result"}),
+		runtime: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_lbsync_runtime_updates_total",
+			Help: "HAProxy Runtime API membership updates applied without a reload, by result."}, []string{"result"}),
+		validation: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_lbsync_validation_failures_total",
+			Help: "Rendered configs refused by haproxy -c / nginx -t, by target."}, []string{"target"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "berth_lbsync_apply_errors_total",
+			Help: "Failed applies, by target."}, []string{"target"}),
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Name: "berth_lbsync_snapshots_total",
+			Help: "Snapshots received from Consul."}),
+		warnings: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_lbsync_label_warnings",
+			Help: "Rejected labels, instances and routes in the current model."}),
+		services: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_lbsync_services",
+			Help: "servicePorts in the current model."}),
+		backends: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_lbsync_backends",
+			Help: "Backends in the current model."}),
+		applyTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "berth_lbsync_apply_seconds",
+			Help: "Time to apply a model, by target and action.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)},
+			[]string{"target", "action"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_lbsync_last_success_timestamp_seconds",
+			Help: "When every target last applied without error."}),
+	}
+	f(m.renders)
+	f(m.reloads)
+	f(m.runtime)
+	f(m.validation)
+	f(m.errors)
+	f(m.snapshots)
+	f(m.warnings)
+	f(m.services)
+	f(m.backends)
+	f(m.applyTime)
+	f(m.lastSuccess)
+	return m
+}
+
+// Handler serves GET /routes (Status as JSON) and GET /metrics.
+func (s *Syncer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(s.Status())
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	return mux
+}
