@@ -240,6 +240,12 @@ func TestFreePortNeverRepeats(t *testing.T) {
 		if seen[p] {
 			t.Fatalf("port %d handed out twice", p)
 		}
+		if p < freePortMin || p >= freePortMax {
+			t.Fatalf("port %d outside [%d, %d)", p, freePortMin, freePortMax)
+		}
+		if reservePort(p) {
+			t.Fatalf("port %d handed out but not reserved against other test binaries", p)
+		}
 		seen[p] = true
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err != nil {

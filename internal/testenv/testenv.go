@@ -3,9 +3,11 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,27 +71,68 @@ var (
 	handed  = map[int]bool{}
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that this test binary has not handed out before.
+// The pool FreePort draws from lies below the kernel's ephemeral range
+// (32768–60999), so a later ":0" listener such as httptest.NewServer can
+// never be given a port FreePort handed out, and above the servicePort pool
+// (10000–20000) that tests may use for fixed servicePorts.
+const (
+	freePortMin = 20000
+	freePortMax = 30000
+	// reservationTTL is how long a reservation file keeps other test
+	// binaries from taking the same port.
+	reservationTTL = 15 * time.Minute
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that is free now (TCP and UDP),
+// that this test binary has not handed out before, and that no other test
+// binary running at the same time reserved.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("testenv: free port: %v", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+	for range 1000 {
+		port := freePortMin + rand.IntN(freePortMax-freePortMin)
 		portsMu.Lock()
 		dup := handed[port]
 		handed[port] = true
 		portsMu.Unlock()
-		if !dup && udpFree(port) {
-			return port
+		if dup || !tcpFree(port) || !udpFree(port) || !reservePort(port) {
+			continue
 		}
+		return port
 	}
-	t.Fatal("testenv: no free port after 100 tries")
+	t.Fatal("testenv: no free port after 1000 tries")
 	return 0
+}
+
+func tcpFree(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// reservePort creates a reservation file for port that test binaries
+// running in parallel respect; reservations expire after reservationTTL.
+func reservePort(port int) bool {
+	dir := filepath.Join(os.TempDir(), "berth-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return true // no shared directory: fall back to the bind check alone
+	}
+	p := filepath.Join(dir, strconv.Itoa(port))
+	for range 2 {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Close()
+			return true
+		}
+		st, serr := os.Stat(p)
+		if serr != nil || time.Since(st.ModTime()) < reservationTTL {
+			return false
+		}
+		os.Remove(p) // expired
+	}
+	return false
 }
 
 func udpFree(port int) bool {
