@@ -43,8 +43,8 @@ type HTTPMasterConfig struct {
 	Client *http.Client
 }
 
-// NewHTTPMaster checks the URL and builds the client. zk:// URLs are not
-// supported yet.
+// NewHTTPMaster checks the URL and builds the client. zk:// URLs need a
+// ZKMaster, which follows the leader.
 func NewHTTPMaster(cfg HTTPMasterConfig) (*HTTPMaster, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
@@ -53,7 +53,7 @@ func NewHTTPMaster(cfg HTTPMasterConfig) (*HTTPMaster, error) {
 	switch u.Scheme {
 	case "http", "https":
 	case "zk":
-		return nil, fmt.Errorf("master url %q: zk:// discovery of the leading master is not supported yet; give the master's http:// URL", cfg.URL)
+		return nil, fmt.Errorf("master url %q: a zk:// URL needs NewZKMaster (it follows the leader)", cfg.URL)
 	default:
 		return nil, fmt.Errorf("master url %q: scheme must be http or https", cfg.URL)
 	}

@@ -16,6 +16,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 
 	"github.com/berth-platform/berth/agent"
+	"github.com/berth-platform/berth/placement/zkstore"
 )
 
 func agentCommand() command {
@@ -42,10 +43,11 @@ func (f agentFlags) Validate() (agentParsed, error) {
 	var p agentParsed
 	var err error
 	if strings.HasPrefix(f.master, "zk://") {
-		return p, fmt.Errorf("--master %q: zk:// discovery of the leading master is not supported yet; give the master's http:// URL", f.master)
-	}
-	if !strings.HasPrefix(f.master, "http://") && !strings.HasPrefix(f.master, "https://") {
-		return p, fmt.Errorf("--master %q: want http://host:port", f.master)
+		if _, err := zkstore.ParseURL(f.master); err != nil {
+			return p, fmt.Errorf("--master: %v", err)
+		}
+	} else if !strings.HasPrefix(f.master, "http://") && !strings.HasPrefix(f.master, "https://") {
+		return p, fmt.Errorf("--master %q: want http://host:port or zk://host:2181[,host…]/berth", f.master)
 	}
 	if _, _, err := net.SplitHostPort(f.listen); err != nil {
 		return p, fmt.Errorf("--listen %q: %v", f.listen, err)
@@ -77,7 +79,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f agentFlags
 	host, _ := os.Hostname()
-	fs.StringVar(&f.master, "master", "http://127.0.0.1:8080", "the master's URL (zk:// not yet supported)")
+	fs.StringVar(&f.master, "master", "http://127.0.0.1:8080", "the master's URL, or zk://host:2181[,host…]/berth to follow the leader of a ZooKeeper group")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:5051", "address of the agent's HTTP API (logs, state)")
 	fs.StringVar(&f.hostname, "hostname", host, "hostname reported to the master and given to tasks as $HOST")
 	fs.StringVar(&f.advertiseIP, "advertise-ip", "", "IP address tasks are reached at (default: first non-loopback IPv4)")
@@ -96,25 +98,61 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := buildAgent(f, p, log)
+	var zm *agent.ZKMaster
+	if strings.HasPrefix(f.master, "zk://") {
+		if zm, err = agent.NewZKMaster(agent.ZKMasterConfig{URL: f.master, Secret: f.secret, Logger: log}); err != nil {
+			fmt.Fprintf(stderr, "berth agent: %v\n", err)
+			return 1
+		}
+	}
+	a, err := buildAgent(f, p, zm, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "berth agent: %v\n", err)
 		return 1
 	}
-	if err := a.Run(ctx); err != nil {
+	if err := runAgentWith(ctx, a, zm); err != nil {
 		fmt.Fprintf(stderr, "berth agent: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func buildAgent(f agentFlags, p agentParsed, log *slog.Logger) (*agent.Agent, error) {
+// runAgentWith runs the agent and, for zk://, the observer that follows
+// the leader, until ctx ends (or the observer fails).
+func runAgentWith(ctx context.Context, a *agent.Agent, zm *agent.ZKMaster) error {
+	if zm == nil {
+		return a.Run(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	obsDone := make(chan error, 1)
+	go func() {
+		err := zm.Run(ctx)
+		if err != nil {
+			err = fmt.Errorf("following the leader in ZooKeeper: %w", err)
+		}
+		obsDone <- err
+		cancel() // without the observer the agent cannot find its master
+	}()
+	err := a.Run(ctx)
+	cancel()
+	if obsErr := <-obsDone; obsErr != nil && err == nil {
+		err = obsErr
+	}
+	return err
+}
+
+func buildAgent(f agentFlags, p agentParsed, zm *agent.ZKMaster, log *slog.Logger) (*agent.Agent, error) {
 	if err := os.MkdirAll(f.workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	master, err := agent.NewHTTPMaster(agent.HTTPMasterConfig{URL: f.master, Secret: f.secret})
-	if err != nil {
-		return nil, err
+	var master agent.Master = zm
+	if zm == nil {
+		hm, err := agent.NewHTTPMaster(agent.HTTPMasterConfig{URL: f.master, Secret: f.secret})
+		if err != nil {
+			return nil, err
+		}
+		master = hm
 	}
 	runtimes := map[string]agent.Runtime{}
 	for _, name := range p.runtimes {

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-platform/berth/placement/marathon"
 	"github.com/berth-platform/berth/placement/master"
+	"github.com/berth-platform/berth/placement/zkstore"
 )
 
 func masterCommand() command {
@@ -26,7 +28,8 @@ func masterCommand() command {
 type masterFlags struct {
 	listen, workDir, servicePorts, credentials string
 	tlsCert, tlsKey, agentSecret               string
-	agentTimeout                               time.Duration
+	zk, advertise                              string
+	agentTimeout, zkSession, zkRetry           time.Duration
 	allowPrivileged, allowParams, allowVolumes bool
 }
 
@@ -54,6 +57,19 @@ func (f masterFlags) Validate() error {
 	if f.agentTimeout <= 0 {
 		return errors.New("--agent-timeout must be positive")
 	}
+	if f.zk != "" {
+		if _, err := zkstore.ParseURL(f.zk); err != nil {
+			return fmt.Errorf("--zk: %v", err)
+		}
+	}
+	if f.zkSession <= 0 || f.zkRetry <= 0 {
+		return errors.New("--zk-session-timeout and --zk-retry must be positive")
+	}
+	if f.advertise != "" {
+		if _, _, err := net.SplitHostPort(f.advertise); err != nil {
+			return fmt.Errorf("--advertise %q: want host:port: %v", f.advertise, err)
+		}
+	}
 	return nil
 }
 
@@ -69,6 +85,10 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.StringVar(&f.agentSecret, "agent-secret", "", "shared secret agents must present")
 	fs.DurationVar(&f.agentTimeout, "agent-timeout", 15*time.Second, "silence after which an agent is lost")
+	fs.StringVar(&f.zk, "zk", "", "ZooKeeper URL zk://host:2181[,host…]/berth: state in ZooKeeper, leader election among the masters sharing it (empty: embedded store in --work-dir)")
+	fs.DurationVar(&f.zkSession, "zk-session-timeout", 2*time.Second, "ZooKeeper session timeout: how long a dead leader keeps the leadership")
+	fs.DurationVar(&f.zkRetry, "zk-retry", 10*time.Second, "how long store writes retry after a lost ZooKeeper connection")
+	fs.StringVar(&f.advertise, "advertise", "", "host:port other masters and agents reach this master at (default: the listen address)")
 	fs.BoolVar(&f.allowPrivileged, "allow-privileged", false, "accept apps with privileged containers")
 	fs.BoolVar(&f.allowParams, "allow-docker-parameters", false, "accept apps with docker parameters")
 	fs.BoolVar(&f.allowVolumes, "allow-host-volumes", false, "accept apps with host volumes")
@@ -83,7 +103,8 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	err := master.Serve(ctx, master.ServerConfig{
 		Listen: f.listen, WorkDir: f.workDir, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		Master: master.Config{
+		ZK: f.zk, ZKSessionTimeout: f.zkSession, ZKRetry: f.zkRetry,
+		Master: master.Config{Advertise: f.advertise,
 			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
 			AgentTimeout: f.agentTimeout, Credentials: f.credentials,
 			Validation: marathon.Options{AllowPrivileged: f.allowPrivileged,

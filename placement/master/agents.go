@@ -89,8 +89,8 @@ func (m *Master) handleRegister(w http.ResponseWriter, r *http.Request) {
 }
 
 // reconcileAgent compares what the agent runs with what the master
-// expects there: unknown tasks are killed, expected ones it does not have
-// are lost (and replaced by the next pass).
+// expects there: unknown tasks are killed, expected ones it reported
+// before but no longer has are lost (and replaced by the next pass).
 func (m *Master) reconcileAgent(a *agent, reported []wire.TaskStatus, now time.Time) []store.Op {
 	var ops []store.Op
 	seen := map[string]bool{}
@@ -100,7 +100,11 @@ func (m *Master) reconcileAgent(a *agent, reported []wire.TaskStatus, now time.T
 		ops = append(ops, m.applyStatus(a, st, now)...)
 	}
 	for _, t := range m.byAgent(a.reg.ID) {
-		if !seen[t.ID] && !terminal(t.State) {
+		// A task the agent never reported may simply not have reached
+		// it yet (e.g. placed by a leader that died before the agent
+		// polled): it stays, goes out with the next desired set, and
+		// the launch timeout covers it if it never starts.
+		if !seen[t.ID] && !terminal(t.State) && t.Reported {
 			ops = append(ops, m.endTask(t, wire.TaskLost, "task unknown to its agent after re-registration", now)...)
 		}
 	}
@@ -143,7 +147,14 @@ func (m *Master) handleDesired(w http.ResponseWriter, r *http.Request) {
 		a.lastSeen = m.now()
 	}
 	d := m.desired(a)
+	seq := m.w.last()
 	m.mu.Unlock()
+	// Tell the agent only what is durable: a leader that dies right after
+	// answering must not have launched tasks its successor never hears of.
+	if err := m.w.wait(seq); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, wire.Error{Message: "desired tasks are not durable yet: " + err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusOK, d)
 }
 

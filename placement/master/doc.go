@@ -14,4 +14,9 @@
 // step is the pure function Replace. The reconcile pass is level-triggered:
 // from the apps, their tasks and deployments it recomputes what to launch
 // and what to kill, so a restarted master resumes every deployment.
+//
+// With ServerConfig.ZK the master is one of a group sharing a ZooKeeper
+// state (placement/election/ha): a Master is built for each term this
+// process leads, over a store fenced with the term, and Config.Leadership
+// tells /v2/info and /v2/leader who leads; the others forward.
 package master

@@ -92,6 +92,7 @@ func (m *Master) Handler() http.Handler {
 	pub.HandleFunc("DELETE /v2/queue/", m.handleQueueDelay)
 	pub.HandleFunc("GET /v2/info", m.handleInfo)
 	pub.HandleFunc("GET /v2/leader", m.handleLeader)
+	pub.HandleFunc("DELETE /v2/leader", m.handleAbdicate)
 	pub.HandleFunc("GET /v2/events", m.handleEvents)
 	pub.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

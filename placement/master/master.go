@@ -42,12 +42,35 @@ type Config struct {
 	Seed uint64
 	// MaxVersions is how many versions are kept per app (default 50).
 	MaxVersions int
+	// Leadership, when set, is the election this master is part of (an
+	// ha.Node): /v2/info and /v2/leader report it and DELETE /v2/leader
+	// abdicates. Nil is a single master that always leads.
+	Leadership Leadership
+	// ZK is the ZooKeeper URL shown in /v2/info (zookeeper_config.zk).
+	ZK string
+}
+
+// Leadership is what the master needs to know about an election.
+type Leadership interface {
+	// Leader returns the leader's URL (http://host:port), ok false when
+	// there is none or it is unknown.
+	Leader() (string, bool)
+	// IsLeader reports whether this master leads.
+	IsLeader() bool
+	// Abdicate gives the leadership up (election.ErrNotLeader when this
+	// master does not lead).
+	Abdicate(ctx context.Context) error
 }
 
 func (c *Config) defaults() error {
 	if c.Store == nil {
 		return errors.New("master: config: Store is required")
 	}
+	return c.fill()
+}
+
+// fill sets the defaults of everything but the store.
+func (c *Config) fill() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

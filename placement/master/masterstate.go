@@ -106,7 +106,7 @@ func (m *Master) handleMasterState(w http.ResponseWriter, _ *http.Request) {
 	}
 	m.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"version": "berth", "leader": m.leader(), "hostname": strings.Split(m.leader(), ":")[0],
+		"version": "berth", "leader": m.leader(), "hostname": strings.Split(m.self(), ":")[0],
 		"activated_slaves": active, "deactivated_slaves": len(slaves) - active, "slaves": slaves,
 		"frameworks": []map[string]any{{"id": "berth", "name": "berth", "active": true, "tasks": tasks}},
 	})

@@ -1,11 +1,15 @@
 package master
 
 import (
+	"context"
+	"errors"
 	"math"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/berth-platform/berth/placement/election"
 	"github.com/berth-platform/berth/placement/marathon"
 )
 
@@ -159,26 +163,60 @@ func (m *Master) handleQueueDelay(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// leader is the leading master's host:port, "" when there is none (or it
+// is unknown). A master without Leadership always leads itself.
 func (m *Master) leader() string {
+	if l := m.cfg.Leadership; l != nil {
+		u, ok := l.Leader()
+		if !ok {
+			return ""
+		}
+		return hostPort(u)
+	}
+	return m.self()
+}
+
+// self is this master's host:port.
+func (m *Master) self() string {
 	if m.cfg.Advertise != "" {
 		return m.cfg.Advertise
 	}
 	return "localhost:8080"
 }
 
+// elected reports whether this master leads.
+func (m *Master) elected() bool {
+	return m.cfg.Leadership == nil || m.cfg.Leadership.IsLeader()
+}
+
+// hostPort strips the scheme of a leader URL: http://h:8080 → h:8080.
+func hostPort(u string) string {
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		u = rest
+	}
+	return strings.TrimSuffix(u, "/")
+}
+
 // handleInfo serves GET /v2/info.
 func (m *Master) handleInfo(w http.ResponseWriter, _ *http.Request) {
-	host, port, _ := strings.Cut(m.leader(), ":")
+	host, port, _ := strings.Cut(m.self(), ":")
+	var leader, zkURL any
+	if l := m.leader(); l != "" {
+		leader = l
+	}
+	if m.cfg.ZK != "" {
+		zkURL = m.cfg.ZK
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"name": "berth", "version": "1.0.0", "buildref": "berth", "elected": true, "leader": m.leader(),
+		"name": "berth", "version": "1.0.0", "buildref": "berth", "elected": m.elected(), "leader": leader,
 		"frameworkId": "berth",
 		"marathon_config": map[string]any{
 			"hostname": host, "http_port": port, "local_port_min": m.spMin(), "local_port_max": m.spMax(),
-			"framework_name": "berth", "ha": false, "checkpoint": true, "mesos_role": "*",
+			"framework_name": "berth", "ha": m.cfg.Leadership != nil, "checkpoint": true, "mesos_role": "*",
 			"executor": "//cmd", "features": []string{}, "task_launch_timeout": 300000,
 			"agent_timeout_seconds": m.cfg.AgentTimeout.Seconds(),
 		},
-		"zookeeper_config": map[string]any{"zk": nil, "zk_max_versions": m.cfg.MaxVersions},
+		"zookeeper_config": map[string]any{"zk": zkURL, "zk_max_versions": m.cfg.MaxVersions},
 		"http_config":      map[string]any{"http_port": port},
 	})
 }
@@ -197,7 +235,34 @@ func (m *Master) spMax() int {
 	return m.cfg.ServicePortMax
 }
 
-// handleLeader serves GET /v2/leader.
+// handleLeader serves GET /v2/leader: 404 while no leader is known.
 func (m *Master) handleLeader(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"leader": m.leader()})
+	l := m.leader()
+	if l == "" {
+		writeMessage(w, http.StatusNotFound, "There is no leader")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"leader": l})
+}
+
+// handleAbdicate serves DELETE /v2/leader: the leader gives its term up
+// and another master takes over. It runs on a request goroutine, never
+// under m.mu: the term (and Run) must be able to end while it waits.
+func (m *Master) handleAbdicate(w http.ResponseWriter, r *http.Request) {
+	l := m.cfg.Leadership
+	if l == nil {
+		writeMessage(w, http.StatusBadRequest, "This master runs without --zk: there is no election to abdicate from")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if err := l.Abdicate(ctx); err != nil {
+		if errors.Is(err, election.ErrNotLeader) {
+			writeMessage(w, http.StatusNotFound, "There is no leader: this master does not lead")
+			return
+		}
+		writeMessage(w, http.StatusServiceUnavailable, "abdicate: "+err.Error())
+		return
+	}
+	writeMessage(w, http.StatusOK, "Leadership abdicated")
 }

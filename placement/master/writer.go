@@ -31,6 +31,14 @@ func (w *writer) enqueue(ops ...store.Op) uint64 {
 	return w.seq
 }
 
+// last is the sequence number of the latest enqueue: waiting for it
+// makes everything queued so far durable.
+func (w *writer) last() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seq
+}
+
 // wait returns once everything up to seq is durable, or the error of the
 // batch that carried it.
 func (w *writer) wait(seq uint64) error {
