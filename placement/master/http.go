@@ -86,6 +86,7 @@ func (m *Master) Handler() http.Handler {
 	pub.HandleFunc("/v2/apps/", m.handleAppsPath)
 	pub.HandleFunc("GET /v2/tasks", m.handleTasks)
 	pub.HandleFunc("POST /v2/tasks/delete", m.handleTasksDelete)
+	pub.HandleFunc("GET /v2/tasks/{id}/logs", m.handleTaskLogs)
 	pub.HandleFunc("GET /v2/deployments", m.handleDeployments)
 	pub.HandleFunc("DELETE /v2/deployments/{id}", m.handleDeploymentDelete)
 	pub.HandleFunc("GET /v2/queue", m.handleQueue)
