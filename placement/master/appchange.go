@@ -359,6 +359,23 @@ func (m *Master) removeDeployment(d *Deployment) {
 }
 
 // deploymentResult is the body of every deployable endpoint.
+// commitDeployment waits until the writes behind d (up to seq) are durable,
+// wakes the scheduler and sets the Marathon-Deployment-Id header. It answers
+// with the error and returns false when the change or its write failed.
+// Call it with m.mu released.
+func (m *Master) commitDeployment(w http.ResponseWriter, d *Deployment, seq uint64, err error) bool {
+	if err == nil {
+		err = m.w.wait(seq)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return false
+	}
+	m.kick()
+	w.Header().Set("Marathon-Deployment-Id", d.ID)
+	return true
+}
+
 func deploymentResult(d *Deployment) map[string]string {
 	return map[string]string{"deploymentId": d.ID, "version": d.Version}
 }

@@ -239,15 +239,9 @@ func (m *Master) deployChanges(w http.ResponseWriter, r *http.Request, apps []*m
 		}
 	}
 	m.mu.Unlock()
-	if err == nil {
-		err = m.w.wait(seq)
-	}
-	if err != nil {
-		writeErr(w, err)
+	if !m.commitDeployment(w, d, seq, err) {
 		return
 	}
-	m.kick()
-	w.Header().Set("Marathon-Deployment-Id", d.ID)
 	if created && single {
 		w.Header().Set("Location", "/v2/apps"+apps[0].ID)
 		writeJSON(w, http.StatusCreated, deploymentResult(d))
@@ -327,15 +321,9 @@ func (m *Master) deleteApp(w http.ResponseWriter, r *http.Request, id string) {
 		m.apiPostEvent(r, app)
 	}
 	m.mu.Unlock()
-	if err == nil {
-		err = m.w.wait(seq)
-	}
-	if err != nil {
-		writeErr(w, err)
+	if !m.commitDeployment(w, d, seq, err) {
 		return
 	}
-	m.kick()
-	w.Header().Set("Marathon-Deployment-Id", d.ID)
 	writeJSON(w, http.StatusOK, deploymentResult(d))
 }
 
@@ -351,15 +339,9 @@ func (m *Master) restartApp(w http.ResponseWriter, r *http.Request, id string) {
 	d, seq, err := m.applyChanges([]change{{id: id, app: app, action: actRestart, restartOnly: true}},
 		boolParam(r, "force", false))
 	m.mu.Unlock()
-	if err == nil {
-		err = m.w.wait(seq)
-	}
-	if err != nil {
-		writeErr(w, err)
+	if !m.commitDeployment(w, d, seq, err) {
 		return
 	}
-	m.kick()
-	w.Header().Set("Marathon-Deployment-Id", d.ID)
 	writeJSON(w, http.StatusOK, deploymentResult(d))
 }
 

@@ -183,15 +183,9 @@ func (m *Master) killAndAnswer(w http.ResponseWriter, r *http.Request, byApp map
 			}
 		}
 		m.mu.Unlock()
-		if err == nil {
-			err = m.w.wait(seq)
-		}
-		if err != nil {
-			writeErr(w, err)
+		if !m.commitDeployment(w, d, seq, err) {
 			return
 		}
-		m.kick()
-		w.Header().Set("Marathon-Deployment-Id", d.ID)
 		writeJSON(w, http.StatusOK, deploymentResult(d))
 		return
 	}

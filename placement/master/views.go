@@ -83,15 +83,9 @@ func (m *Master) handleDeploymentDelete(w http.ResponseWriter, r *http.Request) 
 	}
 	nd, seq, err := m.applyChanges(changes, true)
 	m.mu.Unlock()
-	if err == nil {
-		err = m.w.wait(seq)
-	}
-	if err != nil {
-		writeErr(w, err)
+	if !m.commitDeployment(w, nd, seq, err) {
 		return
 	}
-	m.kick()
-	w.Header().Set("Marathon-Deployment-Id", nd.ID)
 	writeJSON(w, http.StatusOK, deploymentResult(nd))
 }
 
