@@ -1,6 +1,8 @@
 // Command hello is the tiny HTTP server in the berth/hello example image.
 //
-// It listens on $PORT0 (or $PORT, or 80) and answers every request with the
+// It listens on 80 when the platform asked for container port 80 (Marathon
+// sets $PORT_80 then, to the host port that maps to it: BRIDGE networking
+// with containerPort 80), else on $PORT0 (or $PORT, or 80), and answers every request with the
 // container's hostname, the task id (MESOS_TASK_ID) and the request's Host
 // header, one "key: value" line each, so tests and people can see which
 // instance answered. GET /health answers 200 "ok". /kv/<key> is a tiny
@@ -58,8 +60,14 @@ func run(log *slog.Logger) error {
 	return nil
 }
 
-// listenPort picks the port the way a Marathon task would: PORT0, PORT, 80.
+// listenPort picks the port the way a Marathon task would: the image's own
+// port 80 when the app maps containerPort 80 ($PORT_80 set; $PORT0 is then
+// the host port, which does not exist inside the container's network),
+// else PORT0, PORT, 80.
 func listenPort(getenv func(string) string) string {
+	if getenv("PORT_80") != "" {
+		return "80"
+	}
 	for _, k := range []string{"PORT0", "PORT"} {
 		if v := getenv(k); v != "" {
 			return v

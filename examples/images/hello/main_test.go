@@ -16,6 +16,10 @@ func TestListenPort(t *testing.T) {
 		{map[string]string{}, "80"},
 		{map[string]string{"PORT": "8081"}, "8081"},
 		{map[string]string{"PORT": "8081", "PORT0": "31005"}, "31005"},
+		// BRIDGE with containerPort 80: PORT0 is the host port.
+		{map[string]string{"PORT": "31005", "PORT0": "31005", "PORT_80": "31005"}, "80"},
+		// HOST networking: PORT_<n> is named after the port itself.
+		{map[string]string{"PORT": "31005", "PORT0": "31005", "PORT_31005": "31005"}, "31005"},
 	}
 	for _, tt := range tests {
 		if got := listenPort(func(k string) string { return tt.env[k] }); got != tt.want {
