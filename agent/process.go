@@ -120,15 +120,20 @@ func (p *ProcessRuntime) Launch(ctx context.Context, l Launch) (Observed, error)
 		return Observed{}, fmt.Errorf("read start time of pid %d: %w", cmd.Process.Pid, err)
 	}
 	pf := processFile{TaskID: spec.TaskID, AppID: spec.AppID, PID: cmd.Process.Pid, StartTime: st}
-	if err := writeJSONFile(filepath.Join(p.taskDir(spec.TaskID), "process.json"), pf); err != nil {
-		cmd.Process.Kill() //nolint:errcheck
-		cmd.Wait()         //nolint:errcheck
-		return Observed{}, err
-	}
+	// A child is registered before its record exists, so List never takes
+	// it for a process adopted after a restart.
 	done := make(chan struct{})
 	p.mu.Lock()
 	p.children[spec.TaskID] = done
 	p.mu.Unlock()
+	if err := writeJSONFile(filepath.Join(p.taskDir(spec.TaskID), "process.json"), pf); err != nil {
+		p.mu.Lock()
+		delete(p.children, spec.TaskID)
+		p.mu.Unlock()
+		cmd.Process.Kill() //nolint:errcheck
+		cmd.Wait()         //nolint:errcheck
+		return Observed{}, err
+	}
 	go p.reap(cmd, pf, done)
 	return p.observe(pf), nil
 }

@@ -52,17 +52,38 @@ func (p *ProcessRuntime) List(_ context.Context, _ string) ([]Observed, error) {
 			continue
 		}
 		if !pf.Exited {
-			if _, child := p.isChild(pf.TaskID); !child && !alive(pf) {
-				pf.Exited, pf.FinishedAt = true, p.now()
-				pf.Message = "the process ended while it was not this agent's child"
-				if err := writeJSONFile(path, pf); err != nil {
-					return nil, fmt.Errorf("process runtime: %w", err)
-				}
+			if pf, err = p.settleOrphan(path, pf); err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, p.observe(pf))
 	}
 	return out, nil
+}
+
+// settleOrphan records a process that is gone without this runtime having
+// reaped it (adopted after a restart) as exited with an unknown code. The
+// decision is taken under p.mu with the record read again: reap writes a
+// child's exit before it stops being a child, so a child that exited a
+// moment ago keeps its exit code.
+func (p *ProcessRuntime) settleOrphan(path string, pf processFile) (processFile, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, child := p.children[pf.TaskID]; child {
+		return pf, nil
+	}
+	if err := readJSONFile(path, &pf); err != nil {
+		return pf, fmt.Errorf("process runtime: %w", err)
+	}
+	if pf.Exited || alive(pf) {
+		return pf, nil
+	}
+	pf.Exited, pf.FinishedAt = true, p.now()
+	pf.Message = "the process ended while it was not this agent's child"
+	if err := writeJSONFile(path, pf); err != nil {
+		return pf, fmt.Errorf("process runtime: %w", err)
+	}
+	return pf, nil
 }
 
 func (p *ProcessRuntime) load(taskID string) (processFile, error) {
