@@ -62,11 +62,7 @@ test: setup vet
 	@$(MAKE) --no-print-directory fuzz
 
 fuzz:
-	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./||; s|/[^/]*_test.go:func |:|'); do \
-	  pkg=$${spec%%:*}; fn=$${spec##*:}; \
-	  echo "fuzz: $$fn in ./$$pkg for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
-	done
+	@FUZZTIME=$(FUZZTIME) ./.ci/fuzz.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
