@@ -106,38 +106,18 @@ func validateProtocol(path, p string, v *Violations) {
 }
 
 func validatePorts(a *App, v *Violations) {
-	names := map[string]bool{}
-	dupName := false
-	seen := map[int]bool{}
-	dupPort := false
+	defs := portSet{}
 	for i, pd := range a.PortDefinitions {
 		p := pathIdx("/portDefinitions", i)
 		validatePortNumber(p+"/port", pd.Port, v)
 		validateProtocol(p+"/protocol", pd.Protocol, v)
-		if pd.Port != 0 && seen[pd.Port] {
-			dupPort = true
-		}
-		seen[pd.Port] = true
-		if pd.Name != "" {
-			if names[pd.Name] {
-				dupName = true
-			}
-			names[pd.Name] = true
-			if !portNamePattern.MatchString(pd.Name) {
-				v.Add(p+"/name", "must fully match regular expression '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'")
-			}
-		}
+		defs.add(p, pd.Port, pd.Name, v)
 	}
-	if dupPort {
-		v.Add("/portDefinitions", "ports must be unique")
-	}
-	if dupName {
-		v.Add("/portDefinitions", "Port names must be unique.")
-	}
+	defs.report("/portDefinitions", "ports must be unique", v)
 	if a.Container == nil {
 		return
 	}
-	names, seen, dupName, dupPort = map[string]bool{}, map[int]bool{}, false, false
+	maps := portSet{}
 	for i, pm := range a.Container.PortMappings {
 		p := pathIdx("/container/portMappings", i)
 		validatePortNumber(p+"/containerPort", pm.ContainerPort, v)
@@ -146,25 +126,46 @@ func validatePorts(a *App, v *Violations) {
 		}
 		validatePortNumber(p+"/servicePort", pm.ServicePort, v)
 		validateProtocol(p+"/protocol", pm.Protocol, v)
-		if pm.ServicePort != 0 && seen[pm.ServicePort] {
-			dupPort = true
-		}
-		seen[pm.ServicePort] = true
-		if pm.Name != "" {
-			if names[pm.Name] {
-				dupName = true
-			}
-			names[pm.Name] = true
-			if !portNamePattern.MatchString(pm.Name) {
-				v.Add(p+"/name", "must fully match regular expression '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'")
-			}
-		}
+		maps.add(p, pm.ServicePort, pm.Name, v)
 	}
-	if dupPort {
-		v.Add("/container/portMappings", "Service ports must be unique")
+	maps.report("/container/portMappings", "Service ports must be unique", v)
+}
+
+// portSet finds duplicate ports (0 = dynamic, never a duplicate) and
+// duplicate or malformed names among port definitions or port mappings.
+type portSet struct {
+	ports            map[int]bool
+	names            map[string]bool
+	dupPort, dupName bool
+}
+
+func (s *portSet) add(path string, port int, name string, v *Violations) {
+	if s.ports == nil {
+		s.ports, s.names = map[int]bool{}, map[string]bool{}
 	}
-	if dupName {
-		v.Add("/container/portMappings", "Port names must be unique.")
+	if port != 0 && s.ports[port] {
+		s.dupPort = true
+	}
+	s.ports[port] = true
+	if name == "" {
+		return
+	}
+	if s.names[name] {
+		s.dupName = true
+	}
+	s.names[name] = true
+	if !portNamePattern.MatchString(name) {
+		v.Add(path+"/name", "must fully match regular expression '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'")
+	}
+}
+
+// report adds the set's duplicate violations at path, once each.
+func (s *portSet) report(path, dupPortMsg string, v *Violations) {
+	if s.dupPort {
+		v.Add(path, dupPortMsg)
+	}
+	if s.dupName {
+		v.Add(path, "Port names must be unique.")
 	}
 }
 
