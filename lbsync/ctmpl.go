@@ -98,7 +98,7 @@ func (r *TemplateRunner) Run(ctx context.Context) error {
 		r.mu.Lock()
 		r.restarts++
 		r.mu.Unlock()
-		r.cfg.Logger.Warn("consul-template runner stopped; restarting", "err", err, "in", backoff)
+		r.cfg.Logger.Warn("consul-template runner stopped; restarting", "err", err, "retry_in", Dur(backoff))
 		sleep(ctx, jitter(backoff))
 		backoff = min(backoff*2, 30*time.Second)
 	}

@@ -60,7 +60,15 @@ type HAProxyTargetConfig struct {
 	Template   *template.Template // default: templates/haproxy.cfg.tmpl
 	Settings   HAProxySettings
 	ConfigPath string // the live haproxy.cfg
-	Logger     *slog.Logger
+	// PortFree, if set, is asked before a servicePort that HAProxy does
+	// not bind yet goes into the config (ProbePort); a port another
+	// process listens on is held back with a PortInUseError, everything
+	// else is applied.
+	PortFree func(port int) error
+	// Adopted says HAProxy was already running when lbsync started: the
+	// first apply does not probe the ports it binds.
+	Adopted bool
+	Logger  *slog.Logger
 }
 
 // HAProxyTarget keeps one HAProxy in step with the routing model. It is

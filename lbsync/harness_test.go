@@ -42,6 +42,7 @@ type harnessOpts struct {
 	waitMin, waitMax time.Duration      // default 50ms:1s
 	extraTargets     func(h *harness) []Target
 	templates        func(h *harness) *TemplateRunner
+	probePorts       bool // HAProxyTargetConfig.PortFree = ProbePort
 }
 
 func startHarness(t testing.TB, opts harnessOpts) *harness {
@@ -65,8 +66,12 @@ func startHarness(t testing.TB, opts harnessOpts) *harness {
 			t.Errorf("stop haproxy: %v", err)
 		}
 	})
+	var portFree func(int) error
+	if opts.probePorts {
+		portFree = func(p int) error { return ProbePort("127.0.0.1", p) }
+	}
 	targets := []Target{NewHAProxyTarget(HAProxyTargetConfig{HAProxy: h.proc, ConfigPath: cfgPath, Settings: settings,
-		Logger: logger, Template: opts.haproxyTemplate})}
+		Logger: logger, Template: opts.haproxyTemplate, PortFree: portFree})}
 	if opts.extraTargets != nil {
 		targets = append(targets, opts.extraTargets(h)...)
 	}

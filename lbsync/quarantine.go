@@ -17,6 +17,22 @@ import (
 // The validation error is still returned: it is counted and shown in
 // /routes.
 func (h *HAProxyTarget) Apply(ctx context.Context, m Model) (Outcome, error) {
+	if h.cfg.PortFree == nil || (!h.loaded && h.cfg.Adopted) {
+		return h.applyChecked(ctx, m)
+	}
+	held, perrs := heldPorts(h.applied, m, h.cfg.PortFree)
+	if len(held) == 0 {
+		return h.applyChecked(ctx, m)
+	}
+	out, err := h.applyChecked(ctx, without(m, held))
+	perr := fmt.Errorf("servicePorts %v held back: %w", held, errors.Join(perrs...))
+	if err != nil {
+		return out, errors.Join(err, perr)
+	}
+	return out, perr
+}
+
+func (h *HAProxyTarget) applyChecked(ctx context.Context, m Model) (Outcome, error) {
 	out, err := h.apply(ctx, m)
 	if err == nil {
 		h.applied = m

@@ -235,8 +235,9 @@ func (s *ConsulSource) blockingLoop(ctx context.Context, what string, fetch func
 			if ctx.Err() != nil {
 				return
 			}
-			s.cfg.Logger.Warn("consul query failed; retrying", "query", what, "err", err, "retry_in", backoff)
-			sleep(ctx, jitter(backoff))
+			d := jitter(backoff)
+			s.cfg.Logger.Warn("consul query failed; retrying", "query", what, "err", err, "retry_in", Dur(d))
+			sleep(ctx, d)
 			backoff = min(backoff*2, s.cfg.MaxBackoff)
 			continue
 		}
@@ -272,4 +273,17 @@ func sleep(ctx context.Context, d time.Duration) {
 // String describes the source for logs.
 func (s *ConsulSource) String() string {
 	return fmt.Sprintf("consul (tag %q)", s.cfg.Tag)
+}
+
+// Dur shows a duration in logs with its unit, rounded to what a person
+// reads: "281ms", "1.5s", "2m0s", "0s".
+func Dur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.String()
+	}
 }

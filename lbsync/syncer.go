@@ -211,6 +211,7 @@ func (s *Syncer) loop(ctx context.Context, snaps <-chan Snapshot, srcErr <-chan 
 		if s.pass(ctx, *latest) {
 			retryDelay = time.Second
 		} else if ctx.Err() == nil {
+			s.cfg.Logger.Warn("apply failed; retrying", "retry_in", Dur(retryDelay))
 			retry = s.cfg.Clock.NewTimer(retryDelay)
 			retryDelay = min(retryDelay*2, 30*time.Second)
 		}
@@ -280,7 +281,7 @@ func (s *Syncer) event(target string, start time.Time, out Outcome, err error) E
 		s.cfg.Logger.Error("apply failed", "target", target, "err", err)
 	} else if out.Action != ActionNone {
 		s.cfg.Logger.Info("applied", "target", target, "action", out.Action, "why", out.Why,
-			"commands", out.Commands, "took", ev.Duration)
+			"commands", out.Commands, "took", Dur(ev.Duration))
 	}
 	return ev
 }

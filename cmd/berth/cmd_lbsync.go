@@ -56,8 +56,8 @@ func parseLBSyncFlags(args []string, stderr io.Writer) (*lbsyncFlags, error) {
 	fs.StringVar(&f.workDir, "work-dir", "./berth-data/lbsync", "directory for the HAProxy files whose paths are not given")
 	fs.StringVar(&f.haproxyConfig, "haproxy-config", "", "live haproxy.cfg (default <work-dir>/haproxy.cfg)")
 	fs.StringVar(&f.haproxySocket, "haproxy-socket", "", "HAProxy Runtime API socket (default <work-dir>/haproxy.sock)")
-	fs.StringVar(&f.masterSocket, "haproxy-master-socket", "", "HAProxy master CLI socket (default <work-dir>/haproxy-master.sock)")
-	fs.StringVar(&f.stateFile, "haproxy-state-file", "", "server-state-file (default <work-dir>/haproxy.state)")
+	fs.StringVar(&f.masterSocket, "haproxy-master-socket", "", "HAProxy master CLI socket (default haproxy-master.sock next to --haproxy-socket, else <work-dir>/haproxy-master.sock)")
+	fs.StringVar(&f.stateFile, "haproxy-state-file", "", "server-state-file (default haproxy.state next to --haproxy-config, else <work-dir>/haproxy.state)")
 	fs.StringVar(&f.haproxyTemplate, "haproxy-template", "", "template replacing the built-in templates/haproxy.cfg.tmpl")
 	fs.StringVar(&f.haproxyBinary, "haproxy-binary", "haproxy", "haproxy executable")
 	fs.StringVar(&f.bind, "bind", "", "address HAProxy's frontends bind (default all)")
@@ -80,15 +80,23 @@ func parseLBSyncFlags(args []string, stderr io.Writer) (*lbsyncFlags, error) {
 }
 
 func (f *lbsyncFlags) validate() error {
-	def := func(p *string, name string) {
-		if *p == "" {
+	// A file whose path is not given goes next to the one it belongs
+	// with when that one is given (the master CLI beside the Runtime API
+	// socket, the state file beside the config), else into --work-dir;
+	// lbsyncMain creates every directory these paths name.
+	def := func(p *string, sibling, name string) {
+		switch {
+		case *p != "":
+		case sibling != "":
+			*p = filepath.Join(filepath.Dir(sibling), name)
+		default:
 			*p = filepath.Join(f.workDir, name)
 		}
 	}
-	def(&f.haproxyConfig, "haproxy.cfg")
-	def(&f.haproxySocket, "haproxy.sock")
-	def(&f.masterSocket, "haproxy-master.sock")
-	def(&f.stateFile, "haproxy.state")
+	def(&f.masterSocket, f.haproxySocket, "haproxy-master.sock")
+	def(&f.stateFile, f.haproxyConfig, "haproxy.state")
+	def(&f.haproxyConfig, "", "haproxy.cfg")
+	def(&f.haproxySocket, "", "haproxy.sock")
 	for _, p := range []string{f.haproxyConfig, f.haproxySocket, f.masterSocket, f.stateFile} {
 		if strings.ContainsAny(p, " \t\r\n\"'#") {
 			return fmt.Errorf("path %q: no whitespace, quotes or '#' allowed (it is written into haproxy.cfg)", p)
@@ -156,8 +164,10 @@ func lbsyncMain(ctx context.Context, f *lbsyncFlags, logger *slog.Logger, stderr
 	if err != nil {
 		return fmt.Errorf("consul client: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(f.haproxyConfig), 0o755); err != nil {
-		return err
+	for _, p := range []string{f.haproxyConfig, f.haproxySocket, f.masterSocket, f.stateFile} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("directory of %s: %w", p, err)
+		}
 	}
 	tmpl, err := haproxyTemplate(f.haproxyTemplate)
 	if err != nil {
@@ -170,8 +180,23 @@ func lbsyncMain(ctx context.Context, f *lbsyncFlags, logger *slog.Logger, stderr
 			logger.Error("stopping haproxy", "err", err)
 		}
 	}()
+	// An HAProxy answering on our master socket (left by an lbsync that
+	// was killed) is ours: its ports are not probed. Otherwise every port
+	// lbsync's HAProxy binds must be free: HAProxy binds with SO_REUSEPORT
+	// and would silently share a port with a second HAProxy.
+	adopted := proc.Running(ctx)
+	if !adopted {
+		ports := map[int]string{f.httpPort: "--http-port"}
+		if f.statsPort > 0 {
+			ports[f.statsPort] = "--haproxy-stats-port"
+		}
+		if err := lbsync.CheckPortsFree(f.bind, ports); err != nil {
+			return err
+		}
+	}
 	targets := []lbsync.Target{lbsync.NewHAProxyTarget(lbsync.HAProxyTargetConfig{
-		HAProxy: proc, Template: tmpl, ConfigPath: f.haproxyConfig, Logger: logger,
+		HAProxy: proc, Template: tmpl, ConfigPath: f.haproxyConfig, Logger: logger, Adopted: adopted,
+		PortFree: func(port int) error { return lbsync.ProbePort(f.bind, port) },
 		Settings: lbsync.HAProxySettings{StatsSocket: f.haproxySocket, StateFile: f.stateFile,
 			StatsPort: f.statsPort, BindAddr: f.bind},
 	})}

@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +45,13 @@ func TestLBSyncFlags(t *testing.T) {
 		{args: []string{"--nginx-template", "a.ctmpl:b.conf", "--nginx-template", "c:d:systemctl reload nginx"}, check: func(f *lbsyncFlags) error {
 			if len(f.templateSpecs) != 2 || f.templateSpecs[1].Reload != "systemctl reload nginx" {
 				return fmt.Errorf("specs %+v", f.templateSpecs)
+			}
+			return nil
+		}},
+		{args: []string{"--haproxy-config", "/srv/lb/haproxy.cfg", "--haproxy-socket", "/run/lb/admin.sock"}, check: func(f *lbsyncFlags) error {
+			// The work-dir bug: these defaulted into ./berth-data/lbsync.
+			if f.masterSocket != "/run/lb/haproxy-master.sock" || f.stateFile != "/srv/lb/haproxy.state" {
+				return fmt.Errorf("master socket %q, state file %q", f.masterSocket, f.stateFile)
 			}
 			return nil
 		}},
@@ -135,4 +145,101 @@ func TestLBSyncAndRoutes(t *testing.T) {
 	if code := runRoutes(context.Background(), []string{"--lbsync", status, "--json"}, &out, &errb); code != 0 || !strings.Contains(out.String(), `"servicePort": `+strconv.Itoa(sp)) {
 		t.Errorf("routes --json (%d):\n%s", code, out.String())
 	}
+}
+
+// TestLBSyncByHand: `berth lbsync --haproxy-config X --haproxy-socket Y`
+// with no --work-dir, in directories that do not exist yet (HAProxy used to
+// fail with "Can't create the master's CLI"). The other flags only keep
+// the test off the machine's real ports and Consul.
+func TestLBSyncByHand(t *testing.T) {
+	bin := testenv.HAProxyBinary(t)
+	consul := testenv.StartConsul(t)
+	dir := t.TempDir()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "by hand") }))
+	defer backend.Close()
+	httpPort, statsPort, sp := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	port, _ := strconv.Atoi(backend.URL[strings.LastIndexByte(backend.URL, ':')+1:])
+	if err := consul.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{
+		ID: "n1:berth-hand:1", Name: "hand", Tags: []string{"berth"}, Address: "127.0.0.1", Port: port,
+		Meta:  map[string]string{"berth_app": "/hand", "berth_service_port": strconv.Itoa(sp), "berth_port_index": "0"},
+		Check: &api.AgentServiceCheck{TTL: "10m", Status: api.HealthPassing},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, sock := filepath.Join(dir, "etc", "haproxy.cfg"), filepath.Join(dir, "run", "haproxy.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var stderr syncWriter
+	go func() {
+		done <- runLBSync(ctx, []string{"--haproxy-config", cfg, "--haproxy-socket", sock,
+			"--consul", consul.HTTPAddr, "--haproxy-binary", bin, "--bind", "127.0.0.1", "--listen", "",
+			"--http-port", strconv.Itoa(httpPort), "--haproxy-stats-port", strconv.Itoa(statsPort)}, io.Discard, &stderr)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("lbsync exited %d: %s", code, stderr.String())
+		}
+	}()
+	testenv.WaitFor(t, 20*time.Second, "the servicePort serves", func() error {
+		select {
+		case code := <-done:
+			done <- code
+			return fmt.Errorf("lbsync exited %d: %s", code, stderr.String())
+		default:
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", sp))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if b, _ := io.ReadAll(resp.Body); string(b) != "by hand" {
+			return fmt.Errorf("%d %q", resp.StatusCode, b)
+		}
+		return nil
+	})
+	for _, p := range []string{filepath.Join(dir, "run", "haproxy-master.sock"), filepath.Join(dir, "etc", "haproxy.state")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+}
+
+// TestLBSyncRefusesBusyPort: another process on the HTTP port makes lbsync
+// exit at once, naming the port, instead of sharing it via SO_REUSEPORT.
+func TestLBSyncRefusesBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	var stderr syncWriter
+	// Bounded: an lbsync that does not refuse would run until cancelled.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	code := runLBSync(ctx, []string{"--work-dir", dir, "--consul", "127.0.0.1:1", "--listen", "",
+		"--http-port", strconv.Itoa(busy), "--haproxy-stats-port", "0"}, io.Discard, &stderr)
+	want := fmt.Sprintf("port %d (--http-port) is already in use by another process", busy)
+	if code != 1 || !strings.Contains(stderr.String(), want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
