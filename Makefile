@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 GO ?= go
 CI ?=
-APT_PKGS := haproxy nginx-light zookeeper dnsutils wrk busybox-static
+# chromium: the UI's browser tests (ui/browser_test.go) drive it headless.
+APT_PKGS := haproxy nginx-light zookeeper dnsutils wrk busybox-static chromium
 IMAGES_DIR := $(CURDIR)/.build/images
 # Fuzz time for the app decoder in `make test` (bounded; CI runs it every time).
 FUZZTIME ?= 20s

@@ -36,6 +36,9 @@ type ServerConfig struct {
 	Master Config
 	// Ready, if set, is called with the bound address once listening.
 	Ready func(addr string)
+	// UIRoutesURL is lbsync's status address for the console's routes
+	// page (empty: not configured).
+	UIRoutesURL string
 }
 
 // Serve opens the store, builds the master and serves its API until ctx
@@ -71,7 +74,12 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h, err := withUI(m.Handler(), cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runDone := make(chan error, 1)

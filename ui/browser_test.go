@@ -1,0 +1,263 @@
+package ui_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/testenv"
+	"github.com/chromedp/chromedp"
+)
+
+// browser is a headless Debian chromium driven by chromedp.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	shot string // screenshot directory
+}
+
+// chromiumPath finds the browser `make setup` installs.
+func chromiumPath() (string, error) {
+	var err error
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		var p string
+		if p, err = exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", err
+}
+
+// screenshotDir is where the browser tests save a screenshot of every
+// page: $BERTH_UI_SCREENSHOTS, or .build/ui-screenshots in the repo.
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("BERTH_UI_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(testenv.RepoRoot(t), ".build", "ui-screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	path, err := chromiumPath()
+	testenv.Need(t, "chromium", err)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium %s: %v", path, err)
+	}
+	return &browser{t: t, ctx: ctx, base: base, shot: screenshotDir(t)}
+}
+
+// run runs steps with a deadline and fails the test naming what failed.
+func (b *browser) run(what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v\npage text:\n%s", what, err, b.text())
+	}
+}
+
+// text is the page's visible text (for failure messages).
+func (b *browser) text() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	return s
+}
+
+func (b *browser) textOf(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v\npage text:\n%s", sel, err, b.text())
+	}
+	return s
+}
+
+// waitJS waits until the JavaScript expression is true.
+func (b *browser) waitJS(what, expr string, timeout time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v\npage text:\n%s", what, expr, err, b.text())
+	}
+}
+
+// submit clicks sel (a button that submits a form) and waits for the
+// page the submission leads to.
+func (b *browser) submit(what string, sel chromedp.CSS) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__berthOld = true`))
+	cancel()
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	b.run(what, 10*time.Second, chromedp.Click(sel))
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__berthOld === undefined && document.readyState === "complete"`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("%s: no new page after 30s\npage text:\n%s", what, b.text())
+}
+
+// screenshot saves the page as name.png.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.run("open "+path, 20*time.Second, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+const testCmd = `echo hello-from-ui-test; echo oops >&2; echo ok > index.html; exec busybox httpd -f -p $PORT0 -h "$PWD"`
+
+// TestBrowser drives the console in Debian's chromium against a real
+// master and agent: create an app with the form, see it Running and
+// healthy, scale it to 3 and back, read a task's output, destroy it; an
+// invalid form shows the API's error beside the field; an unknown app is
+// a clean 404.
+func TestBrowser(t *testing.T) {
+	if _, err := exec.LookPath("busybox"); err != nil {
+		testenv.Need(t, "busybox", err)
+	}
+	s := startStack(t, stackOpts{})
+	b := newBrowser(t, s.url)
+
+	b.open("/")
+	b.waitJS("the apps page", `location.pathname === "/ui/apps"`, 10*time.Second)
+	b.screenshot("apps-empty")
+
+	// Create an app with the form.
+	b.open("/ui/new")
+	b.run("fill the create form", 20*time.Second,
+		chromedp.SetValue(chromedp.CSS("#id"), "/ui-test/web"),
+		chromedp.SetValue(chromedp.CSS("#cmd"), testCmd),
+		chromedp.SetValue(chromedp.CSS("#cpus"), "0.1"),
+		chromedp.SetValue(chromedp.CSS("#mem"), "32"),
+		chromedp.Click(chromedp.CSS(`input[name=network][value=host]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="port.0.service"]`), "0"),
+		chromedp.SetValue(chromedp.CSS(`input[name="port.0.name"]`), "http"),
+		chromedp.SetValue(chromedp.CSS("#labels"), "HAPROXY_GROUP=external\nteam=ui\n"),
+		chromedp.SetValue(chromedp.CSS(`select[name="hc.protocol"]`), "HTTP"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.path"]`), "/index.html"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.portIndex"]`), "0"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.grace"]`), "30"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.interval"]`), "1"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.timeout"]`), "1"),
+	)
+	b.screenshot("create-form")
+	b.submit("submit the create form", `button[name=mode][value=save]`)
+	if got := b.textOf(".notice"); !strings.Contains(got, "Created /ui-test/web") {
+		t.Fatalf("notice after create = %q", got)
+	}
+	// Running and healthy, seen through the live update (no reload).
+	b.waitJS("one healthy task", `document.querySelectorAll("#task-list td.hc.h").length === 1`, 60*time.Second)
+	b.waitJS("status Running", `document.querySelector("#summary .st, .head .st") !== null`, 5*time.Second)
+	b.screenshot("app-running")
+
+	// Scale to 3 and back to 1.
+	b.run("set 3 instances", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "3"))
+	b.submit("scale to 3", "form.scale button")
+	b.waitJS("three healthy tasks", `document.querySelectorAll("#task-list td.hc.h").length === 3`, 60*time.Second)
+	b.screenshot("app-scaled-3")
+	b.run("set 1 instance", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "1"))
+	b.submit("scale to 1", "form.scale button")
+	b.waitJS("one task left", `document.querySelectorAll("#task-list tbody tr").length === 1`, 60*time.Second)
+
+	// The apps list shows it Running with its label filter.
+	b.open("/ui/apps?label=team%3Dui")
+	b.waitJS("the app in the list", `document.querySelector("table.apps td.st").textContent === "Running"`, 30*time.Second)
+	b.screenshot("apps")
+
+	// A task's output.
+	b.open("/ui/apps/ui-test/web")
+	b.submit("open the task's stdout", `#task-list a[href$="stream=stdout"]`)
+	if got := b.textOf("#log"); !strings.Contains(got, "hello-from-ui-test") {
+		t.Fatalf("stdout shows %q, want hello-from-ui-test", got)
+	}
+	b.screenshot("sandbox")
+	b.open("/ui/tasks")
+	b.screenshot("tasks")
+	b.open("/ui/agents")
+	if got := b.textOf("#agents"); !strings.Contains(got, "ui-agent") || !strings.Contains(got, "rack=r1") {
+		t.Fatalf("agents page shows %q", got)
+	}
+	b.screenshot("agents")
+	b.open("/ui/cluster")
+	b.screenshot("cluster")
+	b.open("/ui/routes")
+	b.screenshot("routes")
+	b.open("/ui/deployments")
+	b.screenshot("deployments")
+
+	// Destroy it, with the typed confirmation.
+	b.open("/ui/apps/ui-test/web")
+	b.run("type the confirmation", 10*time.Second, chromedp.SetValue(chromedp.CSS("#confirm"), "/ui-test/web"))
+	b.submit("destroy", "button.danger")
+	if got := b.textOf(".notice"); !strings.Contains(got, "Destroying /ui-test/web") {
+		t.Fatalf("notice after destroy = %q", got)
+	}
+	b.waitJS("the app gone", `location.pathname === "/ui/apps" && document.querySelector("table.apps") === null`, 60*time.Second)
+
+	// The API's validation error beside the field it names.
+	b.open("/ui/new")
+	b.run("fill an invalid form", 20*time.Second,
+		chromedp.SetValue(chromedp.CSS("#id"), "/bad"),
+		chromedp.SetValue(chromedp.CSS("#cmd"), "sleep 1000"),
+		chromedp.SetValue(chromedp.CSS("#cpus"), "-1"))
+	b.submit("submit an invalid form", `button[name=mode][value=save]`)
+	if got := b.textOf("#err-cpus"); !strings.Contains(got, "expected 0.0 or more") {
+		t.Fatalf("error beside cpus = %q", got)
+	}
+	b.waitJS("cpus marked invalid", `document.getElementById("cpus").getAttribute("aria-invalid") === "true"`, 5*time.Second)
+	b.screenshot("create-form-invalid")
+
+	// An unknown app is a clean 404 page.
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(s.url+"/ui/apps/no/such/app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 404 {
+		t.Fatalf("unknown app: status %d, want 404", resp.Status)
+	}
+	if got := b.textOf("main"); !strings.Contains(got, "does not exist") {
+		t.Fatalf("404 page says %q", got)
+	}
+	b.screenshot("not-found")
+}

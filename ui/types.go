@@ -1,0 +1,85 @@
+package ui
+
+import "time"
+
+// agentJSON is one agent of GET /master/slaves (Mesos' shape).
+type agentJSON struct {
+	ID            string            `json:"id"`
+	Hostname      string            `json:"hostname"`
+	URL           string            `json:"url"`
+	Attributes    map[string]string `json:"attributes"`
+	Active        bool              `json:"active"`
+	Version       string            `json:"version"`
+	Resources     resourcesJSON     `json:"resources"`
+	UsedResources resourcesJSON     `json:"used_resources"`
+	LastSeen      string            `json:"last_seen"`
+	Tasks         []struct {
+		ID    string `json:"id"`
+		Name  string `json:"name"`
+		State string `json:"state"`
+	} `json:"tasks"`
+}
+
+type resourcesJSON struct {
+	CPUs  float64 `json:"cpus"`
+	Mem   float64 `json:"mem"`
+	Disk  float64 `json:"disk"`
+	Ports string  `json:"ports"`
+}
+
+// infoJSON is the part of GET /v2/info the cluster page shows.
+type infoJSON struct {
+	Name           string `json:"name"`
+	Version        string `json:"version"`
+	Elected        bool   `json:"elected"`
+	Leader         string `json:"leader"`
+	MarathonConfig struct {
+		Hostname     string `json:"hostname"`
+		HTTPPort     string `json:"http_port"`
+		HA           bool   `json:"ha"`
+		LocalPortMin int    `json:"local_port_min"`
+		LocalPortMax int    `json:"local_port_max"`
+	} `json:"marathon_config"`
+	ZookeeperConfig struct {
+		ZK string `json:"zk"`
+	} `json:"zookeeper_config"`
+	// Standbys, when the master lists them.
+	Standbys []string `json:"standbys"`
+}
+
+// routesJSON is lbsync's status (GET <lbsync>/routes), the fields the
+// routes page shows.
+type routesJSON struct {
+	LastRender  time.Time `json:"lastRender"`
+	LastError   string    `json:"lastError"`
+	LastErrorAt time.Time `json:"lastErrorAt"`
+	HTTPPort    int       `json:"httpPort"`
+	Default     string    `json:"default"`
+	Services    []struct {
+		Name        string   `json:"name"`
+		ServicePort int      `json:"servicePort"`
+		Mode        string   `json:"mode"`
+		App         string   `json:"app"`
+		Balance     string   `json:"balance"`
+		VHosts      []string `json:"vhosts"`
+		Paths       []string `json:"paths"`
+		Backends    []struct {
+			Address string `json:"address"`
+			Port    int    `json:"port"`
+			Task    string `json:"task"`
+		} `json:"backends"`
+	} `json:"services"`
+	Routes []struct {
+		Host        string `json:"host"`
+		Path        string `json:"path"`
+		ServicePort int    `json:"servicePort"`
+	} `json:"routes"`
+	Warnings []string `json:"warnings"`
+	Events   []struct {
+		Target string    `json:"target"`
+		Action string    `json:"action"`
+		Why    string    `json:"why"`
+		Err    string    `json:"error"`
+		At     time.Time `json:"at"`
+	} `json:"events"`
+}

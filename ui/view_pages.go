@@ -1,0 +1,308 @@
+package ui
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/berth-platform/berth/internal/apiclient"
+)
+
+// TasksPage lists every task.
+type TasksPage struct {
+	Page
+	Tasks []TaskRow
+}
+
+// TasksView is the tasks page, tasks ordered by app then id.
+func TasksView(tasks []apiclient.Task, now time.Time) TasksPage {
+	apiclient.SortTasks(tasks)
+	p := TasksPage{Page: Page{Title: "Tasks", Nav: "tasks"}}
+	for _, t := range tasks {
+		p.Tasks = append(p.Tasks, taskRow(t, now))
+	}
+	return p
+}
+
+// SandboxPage is one task's output.
+type SandboxPage struct {
+	Page
+	Task TaskRow
+	// Found is false when the task is no longer listed (its logs may
+	// still be on the agent).
+	Found       bool
+	Stream      string
+	Streams     []Choice
+	Text        string
+	Truncated   bool
+	Next        int64
+	LogError    string
+	RawHref     string
+	DownloadURL string
+}
+
+// maxShownLog is how much of a log the sandbox page shows (the tail).
+const maxShownLog = 64 << 10
+
+// SandboxView is the sandbox page of task id showing stream's text
+// (read from offset 0; next is the offset after it).
+func SandboxView(id string, task *apiclient.Task, stream string, text []byte, next int64, logErr string, now time.Time) SandboxPage {
+	p := SandboxPage{Page: Page{Title: "Task " + id, Nav: "tasks"}, Stream: stream, Next: next, LogError: logErr}
+	if task != nil {
+		p.Found, p.Task = true, taskRow(*task, now)
+	} else {
+		p.Task = TaskRow{ID: id, Href: taskHref(id)}
+	}
+	for _, s := range []string{"stdout", "stderr"} {
+		p.Streams = append(p.Streams, Choice{Value: s, Label: s, Selected: s == stream})
+	}
+	if len(text) > maxShownLog {
+		text = text[len(text)-maxShownLog:]
+		for len(text) > 0 && !utf8.RuneStart(text[0]) {
+			text = text[1:]
+		}
+		p.Truncated = true
+	}
+	p.Text = strings.ToValidUTF8(string(text), "\uFFFD")
+	p.RawHref = taskHref(id) + "/logs?stream=" + stream
+	p.DownloadURL = p.RawHref + "&download=1"
+	return p
+}
+
+// AgentsPage lists the agents with their resources and the totals.
+type AgentsPage struct {
+	Page
+	Agents []AgentRow
+	Totals AgentRow
+}
+
+// AgentRow is one agent (or the totals).
+type AgentRow struct {
+	ID, Hostname, URL, State string
+	Attributes               []string
+	CPUs, Mem, Disk          Usage
+	Ports, PortsUsed         string
+	Tasks                    int
+	LastSeen, Version        string
+}
+
+// Usage is used of total, with the percentage for a meter.
+type Usage struct {
+	Used, Total string
+	Pct         int
+}
+
+func usage(used, total float64) Usage {
+	u := Usage{Used: num(round2(used)), Total: num(round2(total))}
+	if total > 0 {
+		u.Pct = int(100*used/total + 0.5)
+	}
+	return u
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// AgentsView is the agents page.
+func AgentsView(agents []agentJSON, now time.Time) AgentsPage {
+	p := AgentsPage{Page: Page{Title: "Agents", Nav: "agents"}}
+	var used, total resourcesJSON
+	tasks := 0
+	for _, a := range agents {
+		state := "active"
+		if !a.Active {
+			state = "unreachable"
+		}
+		n := 0
+		for _, t := range a.Tasks {
+			if !strings.HasPrefix(t.State, "TASK_KILLED") && !strings.HasPrefix(t.State, "TASK_FINISHED") {
+				n++
+			}
+		}
+		p.Agents = append(p.Agents, AgentRow{ID: a.ID, Hostname: a.Hostname, URL: a.URL, State: state,
+			Attributes: sortedLabels(a.Attributes), CPUs: usage(a.UsedResources.CPUs, a.Resources.CPUs),
+			Mem: usage(a.UsedResources.Mem, a.Resources.Mem), Disk: usage(a.UsedResources.Disk, a.Resources.Disk),
+			Ports: a.Resources.Ports, PortsUsed: a.UsedResources.Ports, Tasks: n, LastSeen: ago(now, a.LastSeen),
+			Version: a.Version})
+		if a.Active {
+			used.CPUs, used.Mem, used.Disk = used.CPUs+a.UsedResources.CPUs, used.Mem+a.UsedResources.Mem, used.Disk+a.UsedResources.Disk
+			total.CPUs, total.Mem, total.Disk = total.CPUs+a.Resources.CPUs, total.Mem+a.Resources.Mem, total.Disk+a.Resources.Disk
+		}
+		tasks += n
+	}
+	p.Totals = AgentRow{ID: "total", State: fmt.Sprintf("%d agents", len(agents)), CPUs: usage(used.CPUs, total.CPUs),
+		Mem: usage(used.Mem, total.Mem), Disk: usage(used.Disk, total.Disk), Tasks: tasks}
+	return p
+}
+
+// ClusterPage is the masters, the store and the load balancer.
+type ClusterPage struct {
+	Page
+	Self, Leader, Store, Version, Uptime string
+	IsLeader, HA                         bool
+	Standbys                             []string
+	ServicePorts                         string
+	LB                                   *RoutesSummary
+	LBError                              string
+}
+
+// RoutesSummary is lbsync's last render and reloads.
+type RoutesSummary struct {
+	LastRender, LastError string
+	Events                []string
+}
+
+// ClusterView is the cluster page; started is the master process's start
+// (zero: unknown).
+func ClusterView(info infoJSON, started time.Time, routes *routesJSON, routesErr string, now time.Time) ClusterPage {
+	p := ClusterPage{Page: Page{Title: "Cluster", Nav: "cluster"}, Leader: info.Leader, IsLeader: info.Elected,
+		HA: info.MarathonConfig.HA, Version: info.Name + " " + info.Version, Standbys: info.Standbys,
+		Self:         net.JoinHostPort(info.MarathonConfig.Hostname, info.MarathonConfig.HTTPPort),
+		ServicePorts: strconv.Itoa(info.MarathonConfig.LocalPortMin) + "–" + strconv.Itoa(info.MarathonConfig.LocalPortMax),
+		LBError:      routesErr}
+	p.Store = "embedded (bbolt)"
+	if info.ZookeeperConfig.ZK != "" {
+		p.Store = "ZooKeeper " + info.ZookeeperConfig.ZK
+	}
+	if p.Leader == "" {
+		p.Leader = "none"
+	}
+	if !started.IsZero() {
+		p.Uptime = short(now.Sub(started)) + " (since " + started.UTC().Format(time.RFC3339) + ")"
+	}
+	if routes != nil {
+		p.LB = routesSummary(*routes, now)
+	}
+	return p
+}
+
+func routesSummary(r routesJSON, now time.Time) *RoutesSummary {
+	s := &RoutesSummary{LastRender: "never"}
+	if !r.LastRender.IsZero() {
+		s.LastRender = agoTime(now, r.LastRender)
+	}
+	if r.LastError != "" {
+		s.LastError = r.LastError
+		if !r.LastErrorAt.IsZero() {
+			s.LastError += " (" + agoTime(now, r.LastErrorAt) + ")"
+		}
+	}
+	for _, e := range r.Events {
+		line := e.Target + ": " + e.Action
+		if e.Why != "" {
+			line += " (" + e.Why + ")"
+		}
+		if !e.At.IsZero() {
+			line += ", " + agoTime(now, e.At)
+		}
+		if e.Err != "" {
+			line += " — error: " + e.Err
+		}
+		s.Events = append(s.Events, line)
+	}
+	return s
+}
+
+// RoutesPage is what lbsync routes.
+type RoutesPage struct {
+	Page
+	Configured bool
+	Error      string
+	HTTPPort   int
+	Services   []ServiceRow
+	VHosts     []VHostRow
+	Warnings   []string
+	Summary    *RoutesSummary
+}
+
+// ServiceRow is one servicePort frontend.
+type ServiceRow struct {
+	Anchor, Name, App, AppHref, Mode, Balance string
+	ServicePort                               int
+	Default                                   bool
+	VHosts                                    string
+	Backends                                  []string
+}
+
+// VHostRow is one :80 virtual host route.
+type VHostRow struct {
+	Host, Path  string
+	ServicePort int
+}
+
+// RoutesView is the routes page (configured false: no lbsync address).
+func RoutesView(r *routesJSON, configured bool, errText string, now time.Time) RoutesPage {
+	p := RoutesPage{Page: Page{Title: "Routes", Nav: "routes"}, Configured: configured, Error: errText}
+	if r == nil {
+		return p
+	}
+	p.HTTPPort, p.Warnings, p.Summary = r.HTTPPort, r.Warnings, routesSummary(*r, now)
+	for _, s := range r.Services {
+		row := ServiceRow{Anchor: "sp-" + strconv.Itoa(s.ServicePort), Name: s.Name, App: s.App, Mode: s.Mode,
+			Balance: s.Balance, ServicePort: s.ServicePort, Default: s.Name == r.Default,
+			VHosts: strings.Join(append(append([]string{}, s.VHosts...), s.Paths...), " ")}
+		if s.App != "" {
+			row.AppHref = appHref(s.App)
+		}
+		for _, b := range s.Backends {
+			row.Backends = append(row.Backends, net.JoinHostPort(b.Address, strconv.Itoa(b.Port)))
+		}
+		p.Services = append(p.Services, row)
+	}
+	sort.Slice(p.Services, func(i, j int) bool { return p.Services[i].ServicePort < p.Services[j].ServicePort })
+	for _, v := range r.Routes {
+		path := v.Path
+		if path == "" {
+			path = "/"
+		}
+		p.VHosts = append(p.VHosts, VHostRow{Host: v.Host, Path: path, ServicePort: v.ServicePort})
+	}
+	return p
+}
+
+// DeploymentsPage lists the running deployments and the launch queue.
+type DeploymentsPage struct {
+	Page
+	Deployments []DeploymentRow
+	Queue       []QueueRow
+}
+
+// QueueRow is one app waiting for instances.
+type QueueRow struct {
+	App, AppHref string
+	WaitView
+}
+
+// DeploymentsView is the deployments page.
+func DeploymentsView(deps []apiclient.Deployment, queue []apiclient.QueueEntry, now time.Time) DeploymentsPage {
+	p := DeploymentsPage{Page: Page{Title: "Deployments", Nav: "deployments"}}
+	for _, d := range deps {
+		p.Deployments = append(p.Deployments, deploymentRow(d))
+	}
+	for _, q := range queue {
+		p.Queue = append(p.Queue, QueueRow{App: q.App.ID, AppHref: appHref(q.App.ID), WaitView: WaitView{
+			Count: q.Count, Explanation: q.Explanation, DelaySecs: q.Delay.TimeLeftSeconds, Since: ago(now, q.Since),
+			Reasons: q.ProcessedOffersSummary.RejectSummaryLastOffers}})
+	}
+	return p
+}
+
+// ErrorPage is a 404 or another error the page could not get past.
+type ErrorPage struct {
+	Page
+	Status  int
+	Message string
+	Back    string
+}
+
+// ErrorView is the error page for status and the API's message.
+func ErrorView(status int, message string) ErrorPage {
+	title := "Error"
+	if status == 404 {
+		title = "Not found"
+	}
+	return ErrorPage{Page: Page{Title: title}, Status: status, Message: message, Back: "/ui/apps"}
+}

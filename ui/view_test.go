@@ -1,0 +1,123 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/apiclient"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixture is the API's answers the golden pages are rendered from.
+type fixture struct {
+	Apps        []apiclient.App        `json:"apps"`
+	Queue       []apiclient.QueueEntry `json:"queue"`
+	Deployments []apiclient.Deployment `json:"deployments"`
+	Versions    []string               `json:"versions"`
+	OldVersion  json.RawMessage        `json:"oldVersion"`
+	Agents      []agentJSON            `json:"agents"`
+	Info        infoJSON               `json:"info"`
+	Routes      routesJSON             `json:"routes"`
+}
+
+var fixedNow = time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC)
+
+func loadFixture(t *testing.T) fixture {
+	t.Helper()
+	b, err := os.ReadFile("testdata/fixture.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f fixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func testUI(t testing.TB) *UI {
+	t.Helper()
+	u, err := New(Config{API: http.NotFoundHandler(), Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// golden compares got with testdata/name.golden (rewritten with -update).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s (run go test ./ui -update and review the diff):\n%s", name, path, got)
+	}
+}
+
+// TestPagesGolden renders every page from the fixture's API answers.
+func TestPagesGolden(t *testing.T) {
+	f := loadFixture(t)
+	u := testUI(t)
+	web := f.Apps[0]
+	var tasks []apiclient.Task
+	for _, a := range f.Apps {
+		tasks = append(tasks, a.Tasks...)
+	}
+	form := NewFormView(editable(web.Raw), nil, "form", nil, true)
+	invalid := NewFormView(json.RawMessage(`{"id":"/bad","cmd":"x","cpus":-1}`), nil, "form",
+		[]apiDetail{{Path: "/cpus", Errors: []string{"got -1.0, expected 0.0 or more"}},
+			{Path: "/healthChecks(0)/path", Errors: []string{"must start with /"}},
+			{Path: "/upgradeStrategy", Errors: []string{"not a field of this form"}}}, false)
+	jsonMode := NewFormView(json.RawMessage(`{"id":"/bad","cpus":"lots"}`), nil, "json",
+		[]apiDetail{{Path: "/cpus", Errors: []string{"error.expected.jsnumber"}}}, false)
+	sandbox := SandboxView("shop_web.1", &tasks[0], "stdout", []byte("hello <b>not bold</b>\nline 2\n"), 30, "", fixedNow)
+	pages := []struct {
+		name, page string
+		data       pageData
+	}{
+		{"apps", "apps", ptr(AppsView(f.Apps, f.Queue, "", ""))},
+		{"apps-filtered", "apps", ptr(AppsView(f.Apps, f.Queue, "shop", "team=shop"))},
+		{"app", "app", ptr(AppView(AppInputs{App: &web, Versions: f.Versions, Deployments: f.Deployments, Queue: f.Queue,
+			DiffA: f.OldVersion, DiffB: web.Raw, DiffAVer: f.Versions[1], DiffBVer: f.Versions[0]}, fixedNow))},
+		{"app-waiting", "app", ptr(AppView(AppInputs{App: &f.Apps[1], Versions: []string{f.Apps[1].Version},
+			Deployments: f.Deployments, Queue: f.Queue}, fixedNow))},
+		{"form-edit", "form", &form},
+		{"form-invalid", "form", &invalid},
+		{"form-json", "form", &jsonMode},
+		{"tasks", "tasks", ptr(TasksView(tasks, fixedNow))},
+		{"sandbox", "sandbox", &sandbox},
+		{"agents", "agents", ptr(AgentsView(f.Agents, fixedNow))},
+		{"cluster", "cluster", ptr(ClusterView(f.Info, fixedNow.Add(-90*time.Minute), &f.Routes, "", fixedNow))},
+		{"routes", "routes", ptr(RoutesView(&f.Routes, true, "", fixedNow))},
+		{"routes-unconfigured", "routes", ptr(RoutesView(nil, false, "", fixedNow))},
+		{"deployments", "deployments", ptr(DeploymentsView(f.Deployments, f.Queue, fixedNow))},
+		{"not-found", "error", ptr(ErrorView(404, "App '/nope' does not exist"))},
+	}
+	for _, p := range pages {
+		t.Run(p.name, func(t *testing.T) {
+			buf, err := u.execute(p.page, p.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, p.name, buf.Bytes())
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
