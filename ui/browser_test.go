@@ -138,6 +138,23 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
+// viewportShot saves only the top width×height of the page (for the
+// README), then restores the desktop viewport.
+func (b *browser) viewportShot(name string, width, height int64) {
+	b.t.Helper()
+	b.run("viewport", 10*time.Second, chromedp.EmulateViewport(width, height))
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.run("desktop width", 10*time.Second, chromedp.EmulateViewport(1280, 900))
+}
+
 func (b *browser) open(path string) {
 	b.t.Helper()
 	b.run("open "+path, 20*time.Second, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("body")))
@@ -194,6 +211,7 @@ func TestBrowser(t *testing.T) {
 	b.submit("scale to 3", "form.scale button")
 	b.waitJS("three healthy tasks", `document.querySelectorAll("#task-list td.hc.h").length === 3`, 60*time.Second)
 	b.screenshot("app-scaled-3")
+	b.viewportShot("readme", 1100, 640)
 	b.run("set 1 instance", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "1"))
 	b.submit("scale to 1", "form.scale button")
 	b.waitJS("one task left", `document.querySelectorAll("#task-list tbody tr").length === 1`, 60*time.Second)
@@ -202,6 +220,16 @@ func TestBrowser(t *testing.T) {
 	b.open("/ui/apps?label=team%3Dui")
 	b.waitJS("the app in the list", `document.querySelector("table.apps td.st").textContent === "Running"`, 30*time.Second)
 	b.screenshot("apps")
+	// First paint takes the page, its stylesheet and its script: three
+	// requests (the favicon is inline; the event stream comes after).
+	b.waitJS("the page's subresources counted", `performance.getEntriesByType("resource").filter(
+		e => ["link", "script", "img", "css"].includes(e.initiatorType)).length === 2`, 5*time.Second)
+	b.run("phone width", 10*time.Second, chromedp.EmulateViewport(390, 844))
+	b.open("/ui/apps")
+	b.screenshot("apps-phone")
+	b.open("/ui/apps/ui-test/web")
+	b.screenshot("app-phone")
+	b.run("desktop width", 10*time.Second, chromedp.EmulateViewport(1280, 900))
 
 	// A task's output.
 	b.open("/ui/apps/ui-test/web")

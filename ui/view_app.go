@@ -31,6 +31,7 @@ type TaskRow struct {
 	ID, Href       string
 	App, AppHref   string
 	Agent, Host    string
+	AgentShort     string
 	HostPorts      []string
 	State          string
 	Health, HClass string
@@ -125,6 +126,10 @@ func taskRow(t apiclient.Task, now time.Time) TaskRow {
 	r := TaskRow{ID: t.ID, Href: taskHref(t.ID), App: t.AppID, AppHref: appHref(t.AppID), Agent: t.SlaveID,
 		Host: t.Host, State: stateLabel(t.State), Version: t.Version,
 		LogsHref: taskHref(t.ID) + "?stream=stdout", ErrLogsHref: taskHref(t.ID) + "?stream=stderr"}
+	r.AgentShort = t.SlaveID
+	if len(r.AgentShort) > 8 {
+		r.AgentShort = r.AgentShort[:8] + "…"
+	}
 	for _, port := range t.Ports {
 		r.HostPorts = append(r.HostPorts, net.JoinHostPort(t.Host, strconv.Itoa(port)))
 	}

@@ -33,10 +33,12 @@ type AppRow struct {
 	Instances                           int
 	Running, Staged, Healthy, Unhealthy int
 	Bar                                 []BarSeg
-	CPUs, Mem, Disk                     string
-	ServicePorts                        []int
-	Labels                              []string
-	Image, Cmd                          string
+	// BarTitle names the bar's non-empty segments ("9 healthy, 1 unhealthy").
+	BarTitle        string
+	CPUs, Mem, Disk string
+	ServicePorts    []int
+	Labels          []string
+	Image, Cmd      string
 }
 
 // BarSeg is one segment of an instances bar: Class is h (healthy), u
@@ -85,11 +87,23 @@ func instancesBar(a *apiclient.App) []BarSeg {
 	return out
 }
 
+func barTitle(bar []BarSeg) string {
+	parts := make([]string, len(bar))
+	for i, s := range bar {
+		parts[i] = s.Title
+	}
+	if len(parts) == 0 {
+		return "no instances"
+	}
+	return strings.Join(parts, ", ")
+}
+
 func appRow(a *apiclient.App, q *apiclient.QueueEntry) AppRow {
+	bar := instancesBar(a)
 	return AppRow{
 		ID: a.ID, Href: appHref(a.ID), Status: appStatus(a, q), Instances: a.Instances,
 		Running: a.TasksRunning, Staged: a.TasksStaged, Healthy: a.TasksHealthy, Unhealthy: a.TasksUnhealthy,
-		Bar: instancesBar(a), CPUs: num(a.CPUs), Mem: num(a.Mem), Disk: num(a.Disk),
+		Bar: bar, BarTitle: barTitle(bar), CPUs: num(a.CPUs), Mem: num(a.Mem), Disk: num(a.Disk),
 		ServicePorts: a.ServicePorts(), Labels: sortedLabels(a.Labels), Image: a.Image(), Cmd: a.Cmd,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ type masterFlags struct {
 	zk, advertise                              string
 	agentTimeout, zkSession, zkRetry           time.Duration
 	allowPrivileged, allowParams, allowVolumes bool
+	lbsyncStatus                               string
 }
 
 // servicePortRange parses "min-max".
@@ -81,6 +83,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.workDir, "work-dir", "./berth-data/master", "directory of the embedded store")
 	fs.StringVar(&f.servicePorts, "service-ports", "10000-20000", "servicePort pool min-max")
 	fs.StringVar(&f.credentials, "http-credentials", "", "user:pass enabling HTTP basic auth")
+	fs.StringVar(&f.lbsyncStatus, "lbsync-status", os.Getenv("BERTH_LBSYNC"), "lbsync's status address (http://127.0.0.1:9091) for the web console's routes page (env BERTH_LBSYNC)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.StringVar(&f.agentSecret, "agent-secret", "", "shared secret agents must present")
@@ -103,7 +106,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	err := master.Serve(ctx, master.ServerConfig{
 		Listen: f.listen, WorkDir: f.workDir, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		ZK: f.zk, ZKSessionTimeout: f.zkSession, ZKRetry: f.zkRetry,
+		ZK: f.zk, ZKSessionTimeout: f.zkSession, ZKRetry: f.zkRetry, UIRoutesURL: f.lbsyncStatus,
 		Master: master.Config{Advertise: f.advertise,
 			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
 			AgentTimeout: f.agentTimeout, Credentials: f.credentials,

@@ -37,6 +37,7 @@ func (s *Stack) PrintSummary(out io.Writer) {
 	c := s.cfg
 	_, masterPort, _ := net.SplitHostPort(c.Listen)
 	lines := [][2]string{
+		{"UI", s.MasterURL + "/ui/"},
 		{"API", s.MasterURL + "   (curl " + s.MasterURL + "/v2/apps; berth ps --master " + s.MasterURL + ")"},
 		{"Consul UI", "http://" + s.ConsulHTTP + "/ui/"},
 		{"HAProxy", fmt.Sprintf(":%d (vhosts), servicePorts 10000-20000; stats http://127.0.0.1:%d/haproxy?stats", c.HTTPPort, c.StatsPort)},

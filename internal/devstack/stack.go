@@ -167,7 +167,7 @@ func (s *Stack) StartMaster(ctx context.Context, i int) (string, error) {
 	}
 	args := []string{s.cfg.Berth, "master", "--listen", listen,
 		"--work-dir", filepath.Join(s.cfg.WorkDir, name),
-		"--allow-privileged", "--allow-docker-parameters", "--allow-host-volumes"}
+		"--allow-privileged", "--allow-docker-parameters", "--allow-host-volumes", "--lbsync-status", s.LBSyncURL}
 	if s.cfg.ZK != "" {
 		args = append(args, "--zk", s.cfg.ZK)
 	}
