@@ -86,6 +86,7 @@ func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	in.Routes, _ = u.fetchRoutes(ctx)
 	p := AppView(in, u.now())
 	u.render(w, r, http.StatusOK, "app", &p)
 }

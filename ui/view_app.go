@@ -24,6 +24,7 @@ type AppPage struct {
 	Deployments []DeploymentRow
 	Waiting     *WaitView
 	LastFailure string
+	Timeline    []TimelineGroup
 }
 
 // TaskRow is one task of an app (or of the tasks page).
@@ -85,6 +86,8 @@ type AppInputs struct {
 	// diff), named by their versions.
 	DiffA, DiffB       json.RawMessage
 	DiffAVer, DiffBVer string
+	// Routes is lbsync's status (nil: not configured or unreachable).
+	Routes *routesJSON
 }
 
 // AppView is the page of one app.
@@ -95,6 +98,7 @@ func AppView(in AppInputs, now time.Time) AppPage {
 	for _, t := range a.Tasks {
 		p.Tasks = append(p.Tasks, taskRow(t, now))
 	}
+	p.Timeline = Timeline(a.Tasks, routedTasks(in.Routes))
 	p.Config = prettyJSON(definitionOnly(a.Raw))
 	for _, v := range in.Versions {
 		p.Versions = append(p.Versions, VersionRow{Version: v, Current: v == a.Version,
