@@ -238,6 +238,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("stdout shows %q, want hello-from-ui-test", got)
 	}
 	b.screenshot("sandbox")
+	b.open("/ui/groups")
+	if got := b.textOf("#groups"); !strings.Contains(got, "ui-test") || !strings.Contains(got, "/ui-test/web") {
+		t.Fatalf("groups page shows %q", got)
+	}
+	b.screenshot("groups")
 	b.open("/ui/tasks")
 	b.screenshot("tasks")
 	b.open("/ui/agents")

@@ -36,6 +36,34 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, http.StatusOK, "apps", &p)
 }
 
+// groupsPage is the apps as a tree; with GET /v2/groups (when the
+// master serves it) the groups add their dependencies and empty groups.
+func (u *UI) groupsPage(w http.ResponseWriter, r *http.Request) {
+	ctx, a := r.Context(), u.api(r)
+	var apps struct {
+		Apps []apiclient.App `json:"apps"`
+	}
+	var queue struct {
+		Queue []apiclient.QueueEntry `json:"queue"`
+	}
+	for _, c := range []struct {
+		path string
+		out  any
+	}{{"/v2/apps", &apps}, {"/v2/queue", &queue}} {
+		if err := a.get(ctx, c.path, c.out); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	var groups *groupJSON
+	var g groupJSON
+	if err := a.get(ctx, "/v2/groups", &g); err == nil {
+		groups = &g
+	}
+	p := GroupsView(apps.Apps, queue.Queue, groups)
+	u.render(w, r, http.StatusOK, "groups", &p)
+}
+
 // getApp reads one app (with its tasks).
 func getApp(ctx context.Context, a *api, id string) (*apiclient.App, error) {
 	var out struct {

@@ -48,7 +48,7 @@ type UI struct {
 }
 
 // pageNames are the templates/*.html files that are pages.
-var pageNames = []string{"apps", "app", "form", "tasks", "sandbox", "agents", "cluster", "routes",
+var pageNames = []string{"apps", "groups", "app", "form", "tasks", "sandbox", "agents", "cluster", "routes",
 	"deployments", "error"}
 
 // New builds the UI over cfg.API.
@@ -111,6 +111,7 @@ func (u *UI) routes() http.Handler {
 		u.static.ServeHTTP(w, r)
 	})
 	mux.HandleFunc("GET /ui/apps", u.appsPage)
+	mux.HandleFunc("GET /ui/groups", u.groupsPage)
 	mux.HandleFunc("GET /ui/apps/{id...}", u.appPage)
 	mux.HandleFunc("POST /ui/apps/{id...}", u.appAction)
 	mux.HandleFunc("GET /ui/new", u.newPage)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/berth-platform/berth/internal/apiclient"
@@ -76,7 +77,7 @@ func instancesBar(a *apiclient.App) []BarSeg {
 	var out []BarSeg
 	add := func(class, title string, n int) {
 		if n > 0 {
-			out = append(out, BarSeg{Class: class, Title: plural(n, title), N: n})
+			out = append(out, BarSeg{Class: class, Title: strconv.Itoa(n) + " " + title, N: n})
 		}
 	}
 	add("h", "healthy", healthy)

@@ -93,6 +93,8 @@ func TestPagesGolden(t *testing.T) {
 	}{
 		{"apps", "apps", ptr(AppsView(f.Apps, f.Queue, "", ""))},
 		{"apps-filtered", "apps", ptr(AppsView(f.Apps, f.Queue, "shop", "team=shop"))},
+		{"groups", "groups", ptr(GroupsView(f.Apps, f.Queue, &groupJSON{ID: "/", Groups: []groupJSON{
+			{ID: "/shop", Dependencies: []string{"/db"}}, {ID: "/db"}}}))},
 		{"app", "app", ptr(AppView(AppInputs{App: &web, Versions: f.Versions, Deployments: f.Deployments, Queue: f.Queue,
 			DiffA: f.OldVersion, DiffB: web.Raw, DiffAVer: f.Versions[1], DiffBVer: f.Versions[0], Routes: &f.Routes}, fixedNow))},
 		{"app-waiting", "app", ptr(AppView(AppInputs{App: &f.Apps[1], Versions: []string{f.Apps[1].Version},
