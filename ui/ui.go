@@ -30,10 +30,8 @@ type Config struct {
 	RoutesURL string
 	// RoutesClient reads RoutesURL (default: a client with a 5 s timeout).
 	RoutesClient *http.Client
-	// Jobs shows the Jobs section (the master serves /scheduler/…).
-	Jobs   bool
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // UI is the web console. Its handler serves /ui/….
@@ -49,7 +47,7 @@ type UI struct {
 
 // pageNames are the templates/*.html files that are pages.
 var pageNames = []string{"apps", "groups", "app", "form", "tasks", "sandbox", "agents", "cluster", "routes",
-	"deployments", "error"}
+	"deployments", "error", "jobs", "job", "jobform"}
 
 // New builds the UI over cfg.API.
 func New(cfg Config) (*UI, error) {
@@ -127,6 +125,13 @@ func (u *UI) routes() http.Handler {
 	mux.HandleFunc("GET /ui/routes", u.routesPage)
 	mux.HandleFunc("GET /ui/cluster", u.clusterPage)
 	mux.HandleFunc("GET /ui/events", u.events)
+	mux.HandleFunc("GET /ui/jobs", u.jobsPage)
+	mux.HandleFunc("GET /ui/jobs/new", u.newJobPage)
+	mux.HandleFunc("POST /ui/jobs/new", u.jobFormPost)
+	mux.HandleFunc("GET /ui/jobs/{name}", u.jobPage)
+	mux.HandleFunc("POST /ui/jobs/{name}", u.jobAction)
+	mux.HandleFunc("GET /ui/jobs/{name}/edit", u.editJobPage)
+	mux.HandleFunc("POST /ui/jobs/{name}/edit", u.jobFormPost)
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusNotFound, "error", ErrorView(http.StatusNotFound, "There is no page at "+r.URL.Path+"."))
 	})
@@ -149,7 +154,6 @@ func (p *Page) page() *Page { return p }
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	if pd, ok := data.(pageData); ok {
 		p := pd.page()
-		p.Jobs = u.cfg.Jobs
 		if p.Notice == "" {
 			p.Notice = r.URL.Query().Get("msg")
 		}

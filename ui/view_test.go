@@ -25,6 +25,9 @@ type fixture struct {
 	Agents      []agentJSON            `json:"agents"`
 	Info        infoJSON               `json:"info"`
 	Routes      routesJSON             `json:"routes"`
+	Jobs        []jobJSON              `json:"jobs"`
+	JobStat     map[string]any         `json:"jobStat"`
+	Queues      []map[string]any       `json:"queues"`
 }
 
 var fixedNow = time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC)
@@ -109,6 +112,12 @@ func TestPagesGolden(t *testing.T) {
 		{"routes", "routes", ptr(RoutesView(&f.Routes, true, "", fixedNow))},
 		{"routes-unconfigured", "routes", ptr(RoutesView(nil, false, "", fixedNow))},
 		{"deployments", "deployments", ptr(DeploymentsView(f.Deployments, f.Queue, fixedNow))},
+		{"jobs", "jobs", ptr(JobsView(f.Jobs, f.Queues, fixedNow))},
+		{"jobs-missing", "jobs", &JobsPage{Page: Page{Title: "Jobs", Nav: "jobs"}, Missing: missingJobs}},
+		{"job", "job", ptr(JobView(f.Jobs[0], jobRunsFrom(f.JobStat, fixedNow), fixedNow))},
+		{"jobform", "jobform", ptr(NewJobFormView(jobEditable(f.Jobs[1].Raw), nil, "form", "", true))},
+		{"jobform-invalid", "jobform", ptr(NewJobFormView(json.RawMessage(`{"name":"x","schedule":"every hour"}`), nil, "form",
+			"Invalid schedule: every hour", false))},
 		{"not-found", "error", ptr(ErrorView(404, "App '/nope' does not exist"))},
 	}
 	for _, p := range pages {

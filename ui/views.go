@@ -18,8 +18,6 @@ type Page struct {
 	// Notice and Alert are the flash messages of a redirect after an
 	// action (?msg=, ?err=).
 	Notice, Alert string
-	// Jobs shows the Jobs section in the navigation.
-	Jobs bool
 }
 
 // NavItem is one entry of the navigation bar.
@@ -29,16 +27,14 @@ type NavItem struct {
 }
 
 // navItems is the navigation bar.
-func navItems(jobs bool) []NavItem {
+func navItems() []NavItem {
 	items := []NavItem{
 		{Key: "apps", Label: "Apps", Href: "/ui/apps"},
 		{Key: "deployments", Label: "Deployments", Href: "/ui/deployments"},
 		{Key: "tasks", Label: "Tasks", Href: "/ui/tasks"},
 		{Key: "agents", Label: "Agents", Href: "/ui/agents"},
 		{Key: "routes", Label: "Routes", Href: "/ui/routes"},
-	}
-	if jobs {
-		items = append(items, NavItem{Key: "jobs", Label: "Jobs", Href: "/ui/jobs"})
+		{Key: "jobs", Label: "Jobs", Href: "/ui/jobs"},
 	}
 	return append(items, NavItem{Key: "cluster", Label: "Cluster", Href: "/ui/cluster"})
 }
@@ -121,7 +117,7 @@ func stateLabel(s string) string {
 
 // NavItems is the navigation bar with the page's section marked.
 func (p Page) NavItems() []NavItem {
-	items := navItems(p.Jobs)
+	items := navItems()
 	for i := range items {
 		if items[i].Key == p.Nav {
 			items[i].Current = true
