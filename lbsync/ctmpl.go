@@ -172,18 +172,22 @@ func (r *TemplateRunner) config(ctx context.Context) (*ctconfig.Config, error) {
 		if !ok {
 			return renderer.Render(in)
 		}
-		if cur, err := os.ReadFile(in.Path); err == nil && string(cur) == string(in.Contents) {
-			return &renderer.RenderResult{WouldRender: true, Contents: in.Contents}, nil
+		contents, filled := FillEmptyUpstreams(in.Contents)
+		if len(filled) > 0 {
+			r.cfg.Logger.Debug("nginx upstreams without instances got a placeholder server", "template", spec.Source, "upstreams", filled)
 		}
-		err := swapChecked(ctx, "nginx:"+spec.Destination, in.Path, in.Contents, r.cfg.Check, spec.Reload)
+		if cur, err := os.ReadFile(in.Path); err == nil && string(cur) == string(contents) {
+			return &renderer.RenderResult{WouldRender: true, Contents: contents}, nil
+		}
+		err := swapChecked(ctx, "nginx:"+spec.Destination, in.Path, contents, r.cfg.Check, spec.Reload)
 		r.cfg.OnResult(spec, err)
 		if err != nil {
 			r.cfg.Logger.Error("consul-template render not applied", "template", spec.Source, "err", err)
 			// Not an error for the runner: it would stop. The file on
 			// disk is unchanged, so the next change retries.
-			return &renderer.RenderResult{WouldRender: true, Contents: in.Contents}, nil
+			return &renderer.RenderResult{WouldRender: true, Contents: contents}, nil
 		}
-		return &renderer.RenderResult{DidRender: true, WouldRender: true, Contents: in.Contents}, nil
+		return &renderer.RenderResult{DidRender: true, WouldRender: true, Contents: contents}, nil
 	}
 	c.Finalize()
 	return c, nil

@@ -47,6 +47,14 @@ func fixtures() map[string]Snapshot {
 			inst("/mixed", 10007, "10.0.0.3", 31070, MetaGroup, "internal", "HAPROXY_0_GROUP", "external"),
 		}},
 		"hostile": {Instances: hostileInstances()},
+		// Services without a ready instance keep their frontends: HTTP
+		// answers 503 (HAProxy: no server; nginx: return 503), TCP closes.
+		"emptybackends": {Instances: []Instance{
+			withStatus(inst("/web", 10010, "10.0.0.1", 31100, "HAPROXY_0_VHOST", "web.example.com"), StatusCritical, "http check: connection refused"),
+			withStatus(inst("/db", 10011, "10.0.0.2", 31101), StatusMaintenance, "drain"),
+			withStatus(inst("/home", 80, "10.0.0.3", 31102), StatusWarning, "starting"),
+			inst("/api", 10012, "10.0.0.4", 31103, "HAPROXY_0_VHOST", "api.example.com"),
+		}},
 	}
 }
 
@@ -106,4 +114,9 @@ func hostileInstances() []Instance {
 	badIdx.Meta[MetaPortIndex] = "0 1"
 	hostName := inst("/hostname", 12004, "evil.example.com", 32104)
 	return append(out, bad, badAddr, badName, badIdx, hostName)
+}
+
+func withStatus(in Instance, status, check string) Instance {
+	in.Status, in.Check = status, check
+	return in
 }

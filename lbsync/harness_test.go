@@ -43,6 +43,10 @@ type harnessOpts struct {
 	extraTargets     func(h *harness) []Target
 	templates        func(h *harness) *TemplateRunner
 	probePorts       bool // HAProxyTargetConfig.PortFree = ProbePort
+	// source wraps the Consul source (e.g. WithMaster); clusterID is
+	// Rules.ClusterID.
+	source    func(h *harness, consul Source) Source
+	clusterID string
 }
 
 func startHarness(t testing.TB, opts harnessOpts) *harness {
@@ -80,9 +84,13 @@ func startHarness(t testing.TB, opts harnessOpts) *harness {
 		runner = opts.templates(h)
 	}
 	var err error
+	var src Source = NewConsulSource(ConsulSourceConfig{Client: h.consul.Client, Tag: "berth", Logger: logger})
+	if opts.source != nil {
+		src = opts.source(h, src)
+	}
 	h.syncer, err = New(Config{
-		Source:  NewConsulSource(ConsulSourceConfig{Client: h.consul.Client, Tag: "berth", Logger: logger}),
-		Rules:   Rules{HTTPPort: h.httpPort, ReservedPorts: []int{h.statsPort}},
+		Source:  src,
+		Rules:   Rules{HTTPPort: h.httpPort, ReservedPorts: []int{h.statsPort}, ClusterID: opts.clusterID},
 		Targets: targets, Templates: runner, Listen: h.statusAddr, Logger: logger,
 		WaitMin: opts.waitMin, WaitMax: opts.waitMax,
 	})

@@ -3,6 +3,7 @@ package lbsync
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -17,7 +18,16 @@ const (
 	MetaVersion     = "berth_version"
 	MetaPortIndex   = "berth_port_index"
 	MetaServicePort = "berth_service_port"
+	MetaCluster     = "berth_cluster"
 	MetaGroup       = "HAPROXY_GROUP"
+)
+
+// Consul's aggregated check states, as Instance.Status.
+const (
+	StatusPassing     = "passing"
+	StatusWarning     = "warning"
+	StatusCritical    = "critical"
+	StatusMaintenance = "maintenance"
 )
 
 // DefaultGroup is the group of an instance without any HAPROXY_GROUP label,
@@ -33,11 +43,44 @@ type Instance struct {
 	Port    int               `json:"port"`
 	Tags    []string          `json:"tags,omitempty"`
 	Meta    map[string]string `json:"meta,omitempty"`
+	// Status is Consul's aggregated check status (StatusPassing, …);
+	// "" counts as passing. Only passing instances are routed.
+	Status string `json:"status,omitempty"`
+	// Check names the first check that is not passing and its output
+	// (display only, never rendered).
+	Check string `json:"check,omitempty"`
+	// Weight is Consul's Weights.Passing (0 = unset = 1).
+	Weight int `json:"weight,omitempty"`
 }
 
-// Snapshot is the complete set of passing instances at one moment.
+// Snapshot is everything BuildModel decides from: every instance of the
+// watched services (passing or not) and, with --master, the master's
+// record of which app owns which servicePort.
 type Snapshot struct {
 	Instances []Instance
+	// Master is the master's record; nil without --master (then the
+	// instances alone decide, and Retained keeps emptied servicePorts).
+	Master *MasterRecord
+	// Retained are instances (labels only) of servicePorts that had
+	// instances earlier and have none now (see Retain): such a servicePort
+	// keeps its frontend and answers 503 instead of refusing connections.
+	// Ignored when Master is set (the master's apps say it then).
+	Retained []Instance
+}
+
+// MasterRecord is the master's view of routing ownership (/v2/info,
+// /v2/apps): the authority for which app owns a servicePort.
+type MasterRecord struct {
+	ClusterID string      `json:"clusterId,omitempty"`
+	Apps      []MasterApp `json:"apps"`
+}
+
+// MasterApp is one app of the master: its servicePorts in port index
+// order and its labels (the HAPROXY_* labels of an app without instances).
+type MasterApp struct {
+	ID           string            `json:"id"`
+	ServicePorts []int             `json:"servicePorts"`
+	Labels       map[string]string `json:"labels,omitempty"`
 }
 
 // Rules are the knobs of BuildModel.
@@ -50,6 +93,10 @@ type Rules struct {
 	// ReservedPorts are ports lbsync's own HAProxy uses for something else
 	// (the stats page); a servicePort among them is rejected.
 	ReservedPorts []int
+	// ClusterID, if set, admits only instances whose berth_cluster is it;
+	// if empty, the master record's cluster id is used; if both are
+	// empty, every instance is admitted.
+	ClusterID string
 }
 
 // Model is the routing model: what HAProxy and nginx should do. It is
@@ -62,6 +109,9 @@ type Model struct {
 	Routes   []Route   `json:"routes"`   // by Host, longer Path first
 	// Default is the Name of the service on HTTPPort, if any.
 	Default string `json:"default,omitempty"`
+	// Unrouted are instances claiming a servicePort that has no service
+	// here (a foreign cluster's, or one no app of the master owns).
+	Unrouted []Excluded `json:"unrouted,omitempty"`
 }
 
 // Service is one servicePort: a frontend and its backend.
@@ -82,6 +132,9 @@ type Service struct {
 	VHosts          []string  `json:"vhosts,omitempty"`
 	Paths           []string  `json:"paths,omitempty"`
 	Backends        []Backend `json:"backends"`
+	// Excluded are this servicePort's instances that are not routed, each
+	// with its reason. Not part of the config.
+	Excluded []Excluded `json:"excluded,omitempty"`
 }
 
 // Backend is one instance serving a Service.
@@ -90,6 +143,8 @@ type Backend struct {
 	Port    int    `json:"port"`
 	ID      string `json:"id"` // Consul service ID (never rendered)
 	Task    string `json:"task,omitempty"`
+	Health  string `json:"health"`           // Consul's status: passing
+	Weight  int    `json:"weight,omitempty"` // HAProxy server weight; 0 = 1
 	// hostPort caches HostPort() for backends built by BuildModel.
 	hostPort string
 }
@@ -114,6 +169,27 @@ type Route struct {
 	ServicePort int    `json:"servicePort"`
 }
 
+// Why an instance is not routed (Excluded.Kind).
+const (
+	ExcludedNotReady   = "not ready"       // Consul check warning
+	ExcludedUnhealthy  = "unhealthy"       // Consul check critical
+	ExcludedDraining   = "draining"        // Consul maintenance (the agent drains it)
+	ExcludedForeign    = "foreign cluster" // berth_cluster is not ours
+	ExcludedStaleOwner = "stale owner"     // the servicePort belongs to another app
+)
+
+// Excluded is an instance that is not routed, and why.
+type Excluded struct {
+	ServicePort int    `json:"servicePort"`
+	App         string `json:"app"`
+	ID          string `json:"id"`
+	Address     string `json:"address"`
+	Port        int    `json:"port"`
+	Task        string `json:"task,omitempty"`
+	Kind        string `json:"kind"`   // one of the Excluded* constants
+	Reason      string `json:"reason"` // the details
+}
+
 // Warning says why a value was not used. Every rejected label, instance or
 // route produces one.
 type Warning struct {
@@ -131,51 +207,130 @@ type candidate struct {
 	portIndex   int
 }
 
+// modelBuilder carries one BuildModel call's inputs and findings.
+type modelBuilder struct {
+	s         Snapshot
+	r         Rules
+	clusterID string
+	warns     []Warning
+	excluded  map[int][]Excluded // by servicePort
+}
+
+func (b *modelBuilder) warn(subject, format string, a ...any) {
+	b.warns = append(b.warns, Warning{Subject: subject, Reason: fmt.Sprintf(format, a...)})
+}
+
+func (b *modelBuilder) exclude(c candidate, kind, format string, a ...any) {
+	if b.excluded == nil {
+		b.excluded = map[int][]Excluded{}
+	}
+	addr := c.inst.Address
+	if c.addr.IsValid() {
+		addr = c.addr.String()
+	}
+	b.excluded[c.servicePort] = append(b.excluded[c.servicePort], Excluded{
+		ServicePort: c.servicePort, App: appOf(c.inst), ID: c.inst.ID, Address: addr, Port: c.inst.Port,
+		Task: safeTask(c.inst.Meta[MetaTask]), Kind: kind, Reason: fmt.Sprintf(format, a...),
+	})
+}
+
 // BuildModel turns a snapshot into the routing model. It is pure: the same
 // snapshot and rules always give the same model and warnings.
+//
+// Per servicePort: the owning app is the master's (Snapshot.Master) or,
+// without a master, the smallest app id among the claimants; instances of
+// other apps and of other clusters are excluded, and so are instances that
+// are not passing in Consul. A servicePort whose owner has no routable
+// instance keeps its frontend with no servers (HTTP answers 503, TCP
+// closes at once).
 func BuildModel(s Snapshot, r Rules) (Model, []Warning) {
-	var warns []Warning
-	warn := func(subject, format string, a ...any) {
-		warns = append(warns, Warning{Subject: subject, Reason: fmt.Sprintf(format, a...)})
+	b := &modelBuilder{s: s, r: r, clusterID: r.ClusterID}
+	if b.clusterID == "" && s.Master != nil {
+		b.clusterID = s.Master.ClusterID
 	}
-	order := make([]int, len(s.Instances))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &s.Instances[i], &s.Instances[j]
-		if c := strings.Compare(a.Service, b.Service); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.ID, b.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Node, b.Node)
-	})
-	cands := make([]candidate, 0, len(order))
-	for _, i := range order {
-		if c, ok := admit(&s.Instances[i], r, warn); ok {
-			cands = append(cands, c)
-		}
-	}
+	cands := b.admitAll(s.Instances, true)
 	// Group by servicePort; the stable sort keeps the instance order
 	// within a port.
 	slices.SortStableFunc(cands, func(a, b candidate) int { return a.servicePort - b.servicePort })
-	m := Model{HTTPPort: r.HTTPPort}
-	for start := 0; start < len(cands); {
-		port, end := cands[start].servicePort, start+1
-		for end < len(cands) && cands[end].servicePort == port {
-			end++
+	byPort := map[int][]candidate{}
+	var ports []int
+	for _, c := range cands {
+		if _, ok := byPort[c.servicePort]; !ok {
+			ports = append(ports, c.servicePort)
 		}
-		svc := buildService(port, cands[start:end:end], r, warn)
-		start = end
+		byPort[c.servicePort] = append(byPort[c.servicePort], c)
+	}
+	shapes := b.shapes(byPort)
+	for p := range shapes {
+		if _, ok := byPort[p]; !ok {
+			ports = append(ports, p)
+		}
+	}
+	slices.Sort(ports)
+	m := Model{HTTPPort: r.HTTPPort}
+	for _, port := range ports {
+		svc, ok := b.buildService(port, byPort[port], shapes[port])
+		if !ok {
+			continue
+		}
 		m.Services = append(m.Services, svc)
 		if port == r.HTTPPort {
 			m.Default = svc.Name
 		}
 	}
-	m.Routes = buildRoutes(m.Services, warn)
-	return m, warns
+	have := map[int]bool{}
+	for i := range m.Services {
+		svc := &m.Services[i]
+		have[svc.ServicePort] = true
+		svc.Excluded = b.excluded[svc.ServicePort]
+	}
+	for _, p := range slices.Sorted(maps.Keys(b.excluded)) {
+		if !have[p] {
+			m.Unrouted = append(m.Unrouted, b.excluded[p]...)
+		}
+	}
+	m.Routes = buildRoutes(m.Services, b.warn)
+	return m, b.warns
+}
+
+// admitAll sorts instances (by service, ID, node) and applies the
+// per-instance checks; real says they are live instances (their
+// rejections are warned about and foreign ones excluded), not retained
+// label sources.
+func (b *modelBuilder) admitAll(insts []Instance, real bool) []candidate {
+	order := make([]int, len(insts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &insts[i], &insts[j]
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.ID, b.ID), strings.Compare(a.Node, b.Node))
+	})
+	warn := b.warn
+	if !real {
+		warn = func(string, string, ...any) {}
+	}
+	cands := make([]candidate, 0, len(order))
+	for _, i := range order {
+		c, ok := admit(&insts[i], b.r, warn)
+		if !ok {
+			continue
+		}
+		if b.clusterID != "" {
+			if got := c.inst.Meta[MetaCluster]; got != b.clusterID {
+				if real {
+					if got == "" {
+						b.exclude(c, ExcludedForeign, "no %s (ours is %s)", MetaCluster, b.clusterID)
+					} else {
+						b.exclude(c, ExcludedForeign, "%s %s (ours is %s)", MetaCluster, quoteValue(got), b.clusterID)
+					}
+				}
+				continue
+			}
+		}
+		cands = append(cands, c)
+	}
+	return cands
 }
 
 // admit applies the per-instance checks: is it Berth's, does it have a
@@ -241,78 +396,6 @@ func inGroup(group, want string) bool {
 
 func labelKey(idx int, name string) string {
 	return "HAPROXY_" + strconv.Itoa(idx) + "_" + name
-}
-
-// buildService makes one servicePort's Service from its candidates. Labels
-// come from the instance with the newest berth_version (ties: smallest ID);
-// when several apps claim the port, the smallest app id keeps it.
-func buildService(port int, cands []candidate, r Rules, warnTo func(string, string, ...any)) Service {
-	warn := func(format string, a ...any) { warnTo("servicePort "+strconv.Itoa(port), format, a...) }
-	owner := appOf(cands[0].inst)
-	for _, c := range cands[1:] {
-		owner = min(owner, appOf(c.inst))
-	}
-	mine := cands
-	if !allOf(cands, owner) {
-		mine = nil
-		for _, c := range cands {
-			if app := appOf(c.inst); app != owner {
-				warn("instance %s of app %s dropped: the port belongs to app %s",
-					quoteValue(c.inst.ID), quoteValue(app), quoteValue(owner))
-				continue
-			}
-			mine = append(mine, c)
-		}
-	}
-	cfg := mine[0]
-	for _, c := range mine[1:] {
-		if c.inst.Meta[MetaVersion] > cfg.inst.Meta[MetaVersion] {
-			cfg = c
-		}
-	}
-	svc := Service{
-		Name:          sanitizeName(strings.TrimPrefix(owner, "/")) + "_" + strconv.Itoa(port),
-		App:           owner,
-		ConsulService: cfg.inst.Service,
-		ServicePort:   port,
-		PortIndex:     cfg.portIndex,
-	}
-	applyLabels(&svc, cfg.inst.Meta, port == r.HTTPPort, func(format string, a ...any) {
-		warn(format, a...)
-	})
-	// Sort by endpoint (numerically; candidates are already in ID order,
-	// and the sort is stable), then keep the first of each endpoint: two
-	// registrations of one endpoint make one server.
-	slices.SortStableFunc(mine, func(a, b candidate) int {
-		return netip.AddrPortFrom(a.addr, uint16(a.inst.Port)).Compare(netip.AddrPortFrom(b.addr, uint16(b.inst.Port)))
-	})
-	svc.Backends = make([]Backend, 0, len(mine))
-	var last netip.AddrPort
-	for i, c := range mine {
-		ap := netip.AddrPortFrom(c.addr, uint16(c.inst.Port))
-		if i > 0 && ap == last {
-			continue
-		}
-		last = ap
-		addr := c.inst.Address // IPv4 literals parse only in canonical form
-		if !c.addr.Is4() {
-			addr = c.addr.String()
-		}
-		svc.Backends = append(svc.Backends, Backend{
-			Address: addr, Port: c.inst.Port, ID: c.inst.ID, Task: safeTask(c.inst.Meta[MetaTask]),
-			hostPort: ap.String(),
-		})
-	}
-	return svc
-}
-
-func allOf(cands []candidate, app string) bool {
-	for _, c := range cands {
-		if appOf(c.inst) != app {
-			return false
-		}
-	}
-	return true
 }
 
 func appOf(in *Instance) string {

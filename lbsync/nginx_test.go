@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,20 @@ func TestNginxTemplates(t *testing.T) {
 		},
 	})
 
+	// No instance of "nginx" yet: the classic template's empty upstream
+	// gets a placeholder server, so the render passes nginx -t and no
+	// error is shown.
+	testenv.WaitFor(t, 15*time.Second, "the classic template rendered with no instances", func() error {
+		st := h.syncer.Status()
+		if len(st.Templates) != 1 || st.Templates[0].LastRender.IsZero() || st.Templates[0].LastError != "" {
+			return fmt.Errorf("template status %+v", st.Templates)
+		}
+		if b, _ := os.ReadFile(classicOut); !strings.Contains(string(b), EmptyUpstreamPlaceholder) {
+			return fmt.Errorf("classic render:\n%s", b)
+		}
+		return nil
+	})
+
 	// The classic template: plain Consul services named "nginx".
 	for i, name := range []string{"n1", "n2"} {
 		b := newBackend(t, name)
@@ -76,8 +91,11 @@ func TestNginxTemplates(t *testing.T) {
 	}
 
 	// The built-in template: a Berth app with a virtual host.
-	h.register("/blog", testenv.FreePort(t), newBackend(t, "blog"), "HAPROXY_0_VHOST", "blog.example.test")
+	blog := h.register("/blog", testenv.FreePort(t), newBackend(t, "blog"), "HAPROXY_0_VHOST", "blog.example.test")
 	h.expectSet(builtinPort, "blog.example.test", "blog")
+	// Its last instance gone: the vhost answers 503 with a short body.
+	h.deregister(blog)
+	h.expectStatus(builtinPort, "blog.example.test", 503, "no ready instance")
 
 	st := fetchStatus(t, h.statusAddr)
 	if len(st.Templates) != 1 || st.Templates[0].LastRender.IsZero() || st.Templates[0].LastError != "" {
@@ -171,5 +189,33 @@ func TestTemplateRunnerIsSupervised(t *testing.T) {
 	})
 	if err := <-results; err != nil {
 		t.Errorf("render result: %v", err)
+	}
+}
+
+func TestFillEmptyUpstreams(t *testing.T) {
+	tests := []struct {
+		name, in string
+		filled   []string
+	}{
+		{"classic, no instances", "upstream nginx {\n  \n}\nserver { listen 8085; }\n", []string{"nginx"}},
+		{"with servers", "upstream a {\n  server 10.0.0.1:80 max_fails=3;\n}\n", nil},
+		{"server on one line", "upstream a { server 10.0.0.1:80; }", nil},
+		{"only other directives", "upstream a {\n  least_conn;\n  keepalive 8;\n}\n", []string{"a"}},
+		{"a commented server does not count", "upstream a {\n  # server 10.0.0.1:80;\n}\n", []string{"a"}},
+		{"commented upstream untouched", "# upstream a { }\nupstream b { server 1.2.3.4:1; }\n", nil},
+		{"two, one empty", "upstream a { server 1.2.3.4:1; }\nupstream b {}\n", []string{"b"}},
+		{"server blocks are not upstreams", "server { listen 80; location / { return 200; } }", nil},
+	}
+	for _, tt := range tests {
+		out, filled := FillEmptyUpstreams([]byte(tt.in))
+		if !slices.Equal(filled, tt.filled) {
+			t.Errorf("%s: filled %v, want %v\n%s", tt.name, filled, tt.filled, out)
+		}
+		if len(tt.filled) == 0 && string(out) != tt.in {
+			t.Errorf("%s: changed a config with no empty upstream:\n%s", tt.name, out)
+		}
+		if got := strings.Count(string(out), EmptyUpstreamPlaceholder); got != len(tt.filled) {
+			t.Errorf("%s: %d placeholders:\n%s", tt.name, got, out)
+		}
 	}
 }

@@ -103,6 +103,7 @@ func Quarantine(prev, next Model) (fallback Model, held []int) {
 
 func sameShape(a, b Service) bool {
 	a.Backends, b.Backends = nil, nil
+	a.Excluded, b.Excluded = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 

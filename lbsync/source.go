@@ -191,7 +191,10 @@ func (s *ConsulSource) watchCatalog(ctx context.Context, out chan []string) {
 
 func (s *ConsulSource) watchService(ctx context.Context, name string, out chan<- serviceUpdate) {
 	s.blockingLoop(ctx, "health of "+name, func(opts *api.QueryOptions) (uint64, error) {
-		entries, meta, err := s.cfg.Client.Health().Service(name, "", true, opts)
+		// Every instance, not only passing ones: a servicePort whose
+		// instances all fail keeps its frontend (503), and /routes says
+		// why each instance is not routed.
+		entries, meta, err := s.cfg.Client.Health().Service(name, "", false, opts)
 		if err != nil {
 			return 0, err
 		}
@@ -201,9 +204,11 @@ func (s *ConsulSource) watchService(ctx context.Context, name string, out chan<-
 			if addr == "" {
 				addr = e.Node.Address
 			}
+			status, check := instanceStatus(e.Checks)
 			insts = append(insts, Instance{
 				Service: e.Service.Service, ID: e.Service.ID, Node: e.Node.Node, Address: addr,
 				Port: e.Service.Port, Tags: e.Service.Tags, Meta: e.Service.Meta,
+				Status: status, Check: check, Weight: e.Service.Weights.Passing,
 			})
 		}
 		slices.SortFunc(insts, func(a, b Instance) int {
@@ -286,4 +291,28 @@ func Dur(d time.Duration) string {
 	default:
 		return d.String()
 	}
+}
+
+// instanceStatus is Consul's aggregated status of one instance's checks
+// (node and service), "maintenance" when a maintenance check is set, and
+// the name and output of the first check that is not passing.
+func instanceStatus(checks api.HealthChecks) (status, detail string) {
+	status = checks.AggregatedStatus()
+	for _, c := range checks {
+		if c.Status == api.HealthPassing {
+			continue
+		}
+		if detail == "" {
+			detail = c.Name
+			if out := strings.TrimSpace(c.Output); out != "" {
+				detail += ": " + out
+			} else if c.Notes != "" {
+				detail += ": " + c.Notes
+			}
+		}
+	}
+	if status == api.HealthMaint {
+		status = StatusMaintenance
+	}
+	return status, detail
 }

@@ -22,16 +22,24 @@ type Event struct {
 
 // Status is what GET /routes returns and `berth routes` shows.
 type Status struct {
-	LastRender  time.Time        `json:"lastRender,omitzero"`
-	LastError   string           `json:"lastError,omitempty"`
-	LastErrorAt time.Time        `json:"lastErrorAt,omitzero"`
-	HTTPPort    int              `json:"httpPort"`
-	Default     string           `json:"default,omitempty"`
-	Services    []Service        `json:"services"`
-	Routes      []Route          `json:"routes"`
-	Warnings    []string         `json:"warnings,omitempty"`
-	Events      []Event          `json:"events,omitempty"` // the last apply of each target
-	Templates   []TemplateStatus `json:"templates,omitempty"`
+	LastRender  time.Time `json:"lastRender,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	HTTPPort    int       `json:"httpPort"`
+	Default     string    `json:"default,omitempty"`
+	Services    []Service `json:"services"`
+	Routes      []Route   `json:"routes"`
+	// Unrouted are instances claiming servicePorts that have no service
+	// (a foreign cluster's, or a port no app of the master owns).
+	Unrouted []Excluded `json:"unrouted,omitempty"`
+	// ClusterID is the cluster whose instances are routed ("" = all).
+	ClusterID string `json:"clusterId,omitempty"`
+	// Ownership says who decides which app owns a servicePort: "master"
+	// (its record is known) or "instances" (no --master, or no answer yet).
+	Ownership string           `json:"ownership"`
+	Warnings  []string         `json:"warnings,omitempty"`
+	Events    []Event          `json:"events,omitempty"` // the last apply of each target
+	Templates []TemplateStatus `json:"templates,omitempty"`
 }
 
 // metrics are the Prometheus series of one Syncer.
@@ -45,6 +53,7 @@ type metrics struct {
 	warnings    prometheus.Gauge
 	services    prometheus.Gauge
 	backends    prometheus.Gauge
+	excluded    *prometheus.GaugeVec
 	applyTime   *prometheus.HistogramVec
 	lastSuccess prometheus.Gauge
 }
@@ -70,6 +79,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "servicePorts in the current model."}),
 		backends: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_lbsync_backends",
 			Help: "Backends in the current model."}),
+		excluded: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "berth_lbsync_excluded_instances",
+			Help: "Instances in the current model that are not routed, by reason (not ready, unhealthy, draining, foreign cluster, stale owner)."},
+			[]string{"reason"}),
 		applyTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "berth_lbsync_apply_seconds",
 			Help: "Time to apply a model, by target and action.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)},
 			[]string{"target", "action"}),
@@ -85,6 +97,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	f(m.warnings)
 	f(m.services)
 	f(m.backends)
+	f(m.excluded)
 	f(m.applyTime)
 	f(m.lastSuccess)
 	return m

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -69,6 +70,10 @@ type Syncer struct {
 	metrics  *metrics
 	notify   chan struct{}
 
+	// retained is, by servicePort, the newest instance seen on it
+	// (Retain); owned by the loop.
+	retained map[int]Instance
+
 	mu       sync.Mutex
 	status   Status
 	lastWarn []string
@@ -111,6 +116,7 @@ func (s *Syncer) Status() Status {
 	st.Events = slices.Clone(st.Events)
 	st.Templates = slices.Clone(st.Templates)
 	st.Warnings = slices.Clone(st.Warnings)
+	st.Unrouted = slices.Clone(st.Unrouted)
 	return st
 }
 
@@ -186,6 +192,10 @@ func (s *Syncer) loop(ctx context.Context, snaps <-chan Snapshot, srcErr <-chan 
 			return fmt.Errorf("lbsync: source stopped: %w", err)
 		case snap := <-snaps:
 			s.metrics.snapshots.Inc()
+			if snap.Master == nil {
+				s.retained = Retain(s.retained, snap)
+				snap.Retained = slices.Collect(maps.Values(s.retained))
+			}
 			first := latest == nil
 			latest = &snap
 			if first || s.cfg.WaitMin == 0 {
@@ -224,6 +234,7 @@ func (s *Syncer) loop(ctx context.Context, snaps <-chan Snapshot, srcErr <-chan 
 func (s *Syncer) pass(ctx context.Context, snap Snapshot) bool {
 	m, warns := BuildModel(snap, s.cfg.Rules)
 	s.logWarnings(warns)
+	s.recordOwnership(snap)
 	settled := true
 	var events []Event
 	for _, t := range s.cfg.Targets {
@@ -293,6 +304,18 @@ func (s *Syncer) record(m Model, warnings int, events []Event, full bool) {
 	for _, svc := range m.Services {
 		backends += len(svc.Backends)
 	}
+	kinds := map[string]int{ExcludedNotReady: 0, ExcludedUnhealthy: 0, ExcludedDraining: 0, ExcludedForeign: 0, ExcludedStaleOwner: 0}
+	for _, svc := range m.Services {
+		for _, e := range svc.Excluded {
+			kinds[e.Kind]++
+		}
+	}
+	for _, e := range m.Unrouted {
+		kinds[e.Kind]++
+	}
+	for k, n := range kinds {
+		s.metrics.excluded.WithLabelValues(k).Set(float64(n))
+	}
 	s.metrics.services.Set(float64(len(m.Services)))
 	s.metrics.backends.Set(float64(backends))
 	s.metrics.warnings.Set(float64(warnings))
@@ -301,6 +324,7 @@ func (s *Syncer) record(m Model, warnings int, events []Event, full bool) {
 	now := s.cfg.Clock.Now()
 	s.status.LastRender = now
 	s.status.Default, s.status.Services, s.status.Routes = m.Default, m.Services, m.Routes
+	s.status.Unrouted = m.Unrouted
 	s.status.Warnings = s.lastWarn
 	for _, e := range events {
 		if e.Err != "" {
@@ -342,6 +366,19 @@ func (s *Syncer) count(target string, out Outcome, err error) {
 	case ActionPersist:
 	default:
 		s.metrics.reloads.WithLabelValues(target, "ok").Inc()
+	}
+}
+
+// recordOwnership publishes who decides ownership and the cluster id.
+func (s *Syncer) recordOwnership(snap Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status.Ownership, s.status.ClusterID = "instances", s.cfg.Rules.ClusterID
+	if snap.Master != nil {
+		s.status.Ownership = "master"
+		if s.status.ClusterID == "" {
+			s.status.ClusterID = snap.Master.ClusterID
+		}
 	}
 }
 
@@ -399,4 +436,28 @@ func (s *Syncer) TemplateResult(spec TemplateSpec, err error) {
 		s.count(target, Outcome{Action: ActionWrite}, nil)
 	}
 	s.signal()
+}
+
+// Retain returns prev updated with snap: by servicePort, the instance with
+// the newest berth_version seen on it (ties: the later snapshot). Without
+// a master, lbsync cannot tell an app scaled to 0 from a destroyed one, so
+// an emptied servicePort keeps its frontend (answering 503, or closing TCP
+// connections) for as long as this lbsync runs; a new app given the port
+// takes it over with its first instance. It is pure (prev is not changed).
+func Retain(prev map[int]Instance, snap Snapshot) map[int]Instance {
+	next := make(map[int]Instance, len(prev))
+	maps.Copy(next, prev)
+	seen := map[int]bool{}
+	for _, in := range snap.Instances {
+		port, err := parsePort(in.Meta[MetaServicePort])
+		if err != nil {
+			continue
+		}
+		if old, ok := next[port]; ok && seen[port] && old.Meta[MetaVersion] > in.Meta[MetaVersion] {
+			continue
+		}
+		seen[port] = true
+		next[port] = in
+	}
+	return next
 }

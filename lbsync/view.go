@@ -29,7 +29,7 @@ func AssignSlots(prev Slots, m Model) Slots {
 	for _, s := range m.Services {
 		old := prev[s.Name]
 		capacity := len(old)
-		if len(s.Backends) > capacity {
+		if capacity == 0 || len(s.Backends) > capacity { // an empty backend too: 0 → 1 is a runtime change
 			capacity = max(MinSlots, nextPow2(len(s.Backends))*2)
 		}
 		slots := make([]Backend, capacity)
@@ -82,20 +82,29 @@ func RuntimeCommands(prev, next Slots) []string {
 		}
 		for i := range min(len(old), len(next[name])) {
 			o, n := old[i], next[name][i]
+			srv := fmt.Sprintf("%s/s%d", name, i+1)
+			ow, nw := max(o.Weight, 1), max(n.Weight, 1) // a free slot weighs 1
 			if o.Port == n.Port && o.Address == n.Address {
+				if n.Port != 0 && ow != nw {
+					cmds = append(cmds, fmt.Sprintf("set server %s weight %d", srv, nw))
+				}
 				continue
 			}
-			srv := fmt.Sprintf("%s/s%d", name, i+1)
 			if n.Port == 0 {
 				// Back to the placeholder address the rendered file shows
 				// for a free slot, so the runtime state equals the file.
 				cmds = append(cmds, "set server "+srv+" state maint",
 					"set server "+srv+" addr 127.0.0.1 port 1")
+				if ow != 1 {
+					cmds = append(cmds, "set server "+srv+" weight 1")
+				}
 				continue
 			}
-			cmds = append(cmds,
-				fmt.Sprintf("set server %s addr %s port %d", srv, n.Address, n.Port),
-				"set server "+srv+" state ready")
+			cmds = append(cmds, fmt.Sprintf("set server %s addr %s port %d", srv, n.Address, n.Port))
+			if ow != nw {
+				cmds = append(cmds, fmt.Sprintf("set server %s weight %d", srv, nw))
+			}
+			cmds = append(cmds, "set server "+srv+" state ready")
 		}
 	}
 	return cmds
@@ -196,7 +205,11 @@ type NginxView struct {
 	Port      int
 	Upstreams []NginxUpstream
 	Servers   []NginxServer
-	Default   string // upstream for requests matching no server_name
+	// Default is the upstream for requests matching no server_name; ""
+	// with DefaultEmpty false: 503 "no route"; with DefaultEmpty: the
+	// default app has no ready instance (503).
+	Default      string
+	DefaultEmpty bool
 }
 
 // NginxUpstream is one http-mode service with at least one backend.
@@ -211,18 +224,25 @@ type NginxServer struct {
 	Locations []NginxLocation
 }
 
-// NginxLocation routes a path prefix to an upstream.
+// NginxLocation routes a path prefix to an upstream, or answers 503 when
+// the service has no ready instance (Upstream "").
 type NginxLocation struct {
 	Path     string
 	Upstream string
 }
 
-// BuildNginxView lays the model out for the nginx template on port.
+// BuildNginxView lays the model out for the nginx template on port. A
+// service without ready instances gets no upstream (nginx refuses an empty
+// one); its routes answer 503.
 func BuildNginxView(m Model, port int) NginxView {
 	v := NginxView{Port: port}
-	has := map[string]bool{}
+	has, empty := map[string]bool{}, map[string]bool{}
 	for _, s := range m.Services {
-		if s.Mode != "http" || len(s.Backends) == 0 {
+		if s.Mode != "http" {
+			continue
+		}
+		if len(s.Backends) == 0 {
+			empty[s.Name] = true
 			continue
 		}
 		u := NginxUpstream{Name: s.Name}
@@ -235,9 +255,10 @@ func BuildNginxView(m Model, port int) NginxView {
 	if has[m.Default] {
 		v.Default = m.Default
 	}
+	v.DefaultEmpty = empty[m.Default]
 	byHost := map[string]*NginxServer{}
 	for _, r := range m.Routes {
-		if !has[r.Service] {
+		if !has[r.Service] && !empty[r.Service] {
 			continue
 		}
 		srv := byHost[r.Host]
@@ -249,8 +270,12 @@ func BuildNginxView(m Model, port int) NginxView {
 		if path == "" {
 			path = "/"
 		}
+		up := r.Service
+		if empty[up] {
+			up = ""
+		}
 		if !slices.ContainsFunc(srv.Locations, func(l NginxLocation) bool { return l.Path == path }) {
-			srv.Locations = append(srv.Locations, NginxLocation{Path: path, Upstream: r.Service})
+			srv.Locations = append(srv.Locations, NginxLocation{Path: path, Upstream: up})
 		}
 	}
 	for _, h := range slices.Sorted(maps.Keys(byHost)) {

@@ -31,15 +31,15 @@ func lbsyncCommand() command {
 
 // lbsyncFlags are berth lbsync's flags.
 type lbsyncFlags struct {
-	consul, consulTag, workDir                 string
-	haproxyConfig, haproxySocket, masterSocket string
-	stateFile, haproxyTemplate, haproxyBinary  string
-	bind, group, wait, listen, nginxCheck      string
-	nginxBuiltin                               string
-	httpPort, statsPort, nginxPort             int
-	nginxTemplates                             multiFlag
-	waitMin, waitMax                           time.Duration
-	templateSpecs                              []lbsync.TemplateSpec
+	consul, consulTag, workDir                  string
+	haproxyConfig, haproxySocket, masterSocket  string
+	stateFile, haproxyTemplate, haproxyBinary   string
+	bind, group, wait, listen, nginxCheck       string
+	nginxBuiltin, master, clusterID, masterCred string
+	httpPort, statsPort, nginxPort              int
+	nginxTemplates                              multiFlag
+	waitMin, waitMax                            time.Duration
+	templateSpecs                               []lbsync.TemplateSpec
 }
 
 type multiFlag []string
@@ -68,6 +68,9 @@ func parseLBSyncFlags(args []string, stderr io.Writer) (*lbsyncFlags, error) {
 	fs.StringVar(&f.nginxCheck, "nginx-check", lbsync.DefaultNginxCheck, "command checking nginx's configuration before a reload")
 	fs.StringVar(&f.nginxBuiltin, "nginx-builtin", "", "out.conf[:reload-cmd]: also render the built-in nginx template there")
 	fs.IntVar(&f.nginxPort, "nginx-port", 8081, "port the built-in nginx template listens on")
+	fs.StringVar(&f.master, "master", "", "the master's URL: its /v2/apps decide which app owns a servicePort, its /v2/info gives the cluster id (\"\" = decide from the instances)")
+	fs.StringVar(&f.masterCred, "http-credentials", os.Getenv("BERTH_CREDENTIALS"), "user:pass for the master's HTTP basic auth (env BERTH_CREDENTIALS)")
+	fs.StringVar(&f.clusterID, "cluster-id", "", "route only instances with this berth_cluster (default: the master's cluster id; neither = all)")
 	fs.StringVar(&f.wait, "wait", "50ms:1s", "min:max quiescence before applying a change")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9091", "status address (GET /routes, /metrics); \"\" = off")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +107,12 @@ func (f *lbsyncFlags) validate() error {
 	}
 	if f.bind != "" && strings.ContainsAny(f.bind, " \t\r\n\"'#") {
 		return fmt.Errorf("--bind %q is not an address", f.bind)
+	}
+	if f.master != "" && !strings.HasPrefix(f.master, "http://") && !strings.HasPrefix(f.master, "https://") {
+		return fmt.Errorf("--master %q: want an http:// or https:// URL", f.master)
+	}
+	if f.masterCred != "" && !strings.Contains(f.masterCred, ":") {
+		return errors.New("--http-credentials: want user:pass")
 	}
 	var err error
 	if f.waitMin, f.waitMax, err = parseWait(f.wait); err != nil {
@@ -221,16 +230,22 @@ func lbsyncMain(ctx context.Context, f *lbsyncFlags, logger *slog.Logger, stderr
 	if f.statsPort > 0 {
 		reserved = append(reserved, f.statsPort)
 	}
+	var source lbsync.Source = lbsync.NewConsulSource(lbsync.ConsulSourceConfig{Client: client, Tag: f.consulTag, Logger: logger})
+	if f.master != "" {
+		user, pass, _ := strings.Cut(f.masterCred, ":")
+		source = &lbsync.WithMaster{Consul: source, Logger: logger,
+			Master: lbsync.NewMasterClient(lbsync.MasterClientConfig{URL: f.master, User: user, Password: pass, Logger: logger})}
+	}
 	syncer, err = lbsync.New(lbsync.Config{
-		Source:  lbsync.NewConsulSource(lbsync.ConsulSourceConfig{Client: client, Tag: f.consulTag, Logger: logger}),
-		Rules:   lbsync.Rules{Group: f.group, HTTPPort: f.httpPort, ReservedPorts: reserved},
+		Source:  source,
+		Rules:   lbsync.Rules{Group: f.group, HTTPPort: f.httpPort, ReservedPorts: reserved, ClusterID: f.clusterID},
 		Targets: targets, Templates: runner, WaitMin: f.waitMin, WaitMax: f.waitMax,
 		Listen: f.listen, Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
-	logger.Info("lbsync running", "consul", ccfg.Address, "haproxy_config", f.haproxyConfig,
+	logger.Info("lbsync running", "consul", ccfg.Address, "master", f.master, "cluster_id", f.clusterID, "haproxy_config", f.haproxyConfig,
 		"http_port", f.httpPort, "group", f.group, "status", f.listen)
 	return syncer.Run(ctx)
 }

@@ -84,13 +84,17 @@ func fetchRoutes(ctx context.Context, addr string) (lbsync.Status, []byte, error
 }
 
 func printRoutes(w io.Writer, st lbsync.Status) {
+	switch {
+	case st.Ownership == "master" && st.ClusterID != "":
+		fmt.Fprintf(w, "servicePort owners: the master's apps; cluster %s\n\n", st.ClusterID)
+	case st.Ownership == "master":
+		fmt.Fprintf(w, "servicePort owners: the master's apps\n\n")
+	case st.ClusterID != "":
+		fmt.Fprintf(w, "servicePort owners: from the instances (no --master); cluster %s\n\n", st.ClusterID)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICEPORT\tNAME\tMODE\tVHOSTS\tBACKENDS")
+	fmt.Fprintln(tw, "SERVICEPORT\tAPP\tNAME\tMODE\tVHOSTS\tBACKENDS")
 	for _, s := range st.Services {
-		var backends []string
-		for _, b := range s.Backends {
-			backends = append(backends, net.JoinHostPort(b.Address, strconv.Itoa(b.Port)))
-		}
 		hosts := "-"
 		if len(s.VHosts) > 0 {
 			hosts = strings.Join(s.VHosts, ",")
@@ -102,9 +106,32 @@ func printRoutes(w io.Writer, st lbsync.Status) {
 		if s.Name == st.Default {
 			port += fmt.Sprintf(" (default of :%d)", st.HTTPPort)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", port, s.Name, s.Mode, hosts, strings.Join(backends, " "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", port, s.App, s.Name, s.Mode, hosts, backendSummary(s))
 	}
 	tw.Flush()
+	for _, s := range st.Services {
+		if len(s.Backends)+len(s.Excluded) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%d %s\n", s.ServicePort, s.App)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, b := range s.Backends {
+			weight := max(b.Weight, 1)
+			fmt.Fprintf(tw, "    %s\t%s\tweight %d\t%s\n", net.JoinHostPort(b.Address, strconv.Itoa(b.Port)), b.Health, weight, b.Task)
+		}
+		for _, e := range s.Excluded {
+			fmt.Fprintf(tw, "    %s\texcluded: %s\t%s\t%s\n", net.JoinHostPort(e.Address, strconv.Itoa(e.Port)), e.Kind, e.Reason, excludedWho(e))
+		}
+		tw.Flush()
+	}
+	if len(st.Unrouted) > 0 {
+		fmt.Fprintln(w, "\nNOT ROUTED (no service of this lbsync on their servicePort)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, e := range st.Unrouted {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s (%s)\n", e.ServicePort, e.App, net.JoinHostPort(e.Address, strconv.Itoa(e.Port)), e.Kind, e.Reason, excludedWho(e))
+		}
+		tw.Flush()
+	}
 	if len(st.Routes) > 0 {
 		fmt.Fprintf(w, "\nHTTP :%d\n", st.HTTPPort)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -120,6 +147,33 @@ func printRoutes(w io.Writer, st lbsync.Status) {
 	}
 	fmt.Fprintln(w)
 	printRoutesFooter(w, st)
+}
+
+// backendSummary is the BACKENDS column of a servicePort.
+func backendSummary(s lbsync.Service) string {
+	if len(s.Backends) == 0 {
+		what := "HTTP answers 503"
+		if s.Mode == "tcp" {
+			what = "connections are closed"
+		}
+		out := "no ready instance: " + what
+		if len(s.Excluded) > 0 {
+			out += fmt.Sprintf(" (%d excluded)", len(s.Excluded))
+		}
+		return out
+	}
+	out := fmt.Sprintf("%d routed", len(s.Backends))
+	if len(s.Excluded) > 0 {
+		out += fmt.Sprintf(", %d excluded", len(s.Excluded))
+	}
+	return out
+}
+
+func excludedWho(e lbsync.Excluded) string {
+	if e.Task != "" {
+		return "app " + e.App + ", task " + e.Task
+	}
+	return "app " + e.App + ", " + e.ID
 }
 
 func printRoutesFooter(w io.Writer, st lbsync.Status) {

@@ -293,7 +293,10 @@ func (s *Stack) startLBSync(ctx context.Context) (string, error) {
 	args := []string{s.cfg.Berth, "lbsync", "--consul", s.ConsulHTTP, "--work-dir", wd,
 		"--haproxy-binary", s.cfg.HAProxy, "--http-port", strconv.Itoa(s.cfg.HTTPPort),
 		"--haproxy-stats-port", strconv.Itoa(s.cfg.StatsPort), "--listen", s.cfg.LBSyncListen,
-		"--nginx-check", s.nginxCmd("-t -q")}
+		"--nginx-check", s.nginxCmd("-t -q"),
+		// The master's apps decide which app owns a servicePort, and its
+		// cluster id which instances are routed.
+		"--master", s.MasterURL}
 	if s.cfg.StackTag != "" {
 		args = append(args, "--consul-tag", s.cfg.StackTag)
 	}

@@ -1,0 +1,284 @@
+package lbsync
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MasterClientConfig configures a MasterClient.
+type MasterClientConfig struct {
+	URL    string       // the master, e.g. http://127.0.0.1:8080
+	Client *http.Client // default: 10 s timeout for fetches
+	// User and Password, if set, are sent as HTTP basic auth (the
+	// master's --http-credentials).
+	User, Password string
+	// Resync is the period of a full fetch even without events (default
+	// 30s); events trigger one at once.
+	Resync time.Duration
+	Logger *slog.Logger
+}
+
+// MasterClient reads the master's routing record: the cluster id from
+// GET /v2/info ("berth":{"clusterId":…}) and each app's servicePorts and
+// labels from GET /v2/apps, refreshed on the master's events (GET
+// /v2/events, server-sent) and every Resync.
+type MasterClient struct {
+	cfg    MasterClientConfig
+	stream *http.Client // no timeout: the event stream is long-lived
+}
+
+// NewMasterClient returns a client; Watch starts it.
+func NewMasterClient(cfg MasterClientConfig) *MasterClient {
+	cfg.URL = strings.TrimRight(cfg.URL, "/")
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Resync == 0 {
+		cfg.Resync = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &MasterClient{cfg: cfg, stream: &http.Client{Transport: cfg.Client.Transport}}
+}
+
+// masterEvents are the event types after which the record may differ.
+var masterEvents = []string{"api_post_event", "deployment_info", "deployment_success", "deployment_failed",
+	"app_terminated_event", "group_change_success"}
+
+// Fetch reads the record once.
+func (c *MasterClient) Fetch(ctx context.Context) (*MasterRecord, error) {
+	var info struct {
+		Berth struct {
+			ClusterID string `json:"clusterId"`
+		} `json:"berth"`
+	}
+	if err := c.getJSON(ctx, "/v2/info", &info); err != nil {
+		return nil, err
+	}
+	var apps struct {
+		Apps []struct {
+			ID              string            `json:"id"`
+			Ports           []int             `json:"ports"`
+			Labels          map[string]string `json:"labels"`
+			PortDefinitions []struct {
+				Port int `json:"port"`
+			} `json:"portDefinitions"`
+			Container *struct {
+				PortMappings []struct {
+					ServicePort int `json:"servicePort"`
+				} `json:"portMappings"`
+			} `json:"container"`
+		} `json:"apps"`
+	}
+	if err := c.getJSON(ctx, "/v2/apps", &apps); err != nil {
+		return nil, err
+	}
+	rec := &MasterRecord{ClusterID: info.Berth.ClusterID, Apps: []MasterApp{}}
+	for _, a := range apps.Apps {
+		ports := a.Ports // Marathon's read-only list of the servicePorts
+		if len(ports) == 0 && a.Container != nil {
+			for _, pm := range a.Container.PortMappings {
+				ports = append(ports, pm.ServicePort)
+			}
+		}
+		if len(ports) == 0 {
+			for _, pd := range a.PortDefinitions {
+				ports = append(ports, pd.Port)
+			}
+		}
+		rec.Apps = append(rec.Apps, MasterApp{ID: a.ID, ServicePorts: ports, Labels: a.Labels})
+	}
+	slices.SortFunc(rec.Apps, func(a, b MasterApp) int { return strings.Compare(a.ID, b.ID) })
+	return rec, nil
+}
+
+func (c *MasterClient) getJSON(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.cfg.User != "" {
+		req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	}
+	resp, err := c.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("master: GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("master: GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("master: GET %s: decode: %w", path, err)
+	}
+	return nil
+}
+
+// Watch sends the record whenever it changed, until ctx ends: a fetch at
+// start, after every relevant event of the master's event stream, and
+// every Resync; errors are retried with backoff (250 ms … 30 s).
+func (c *MasterClient) Watch(ctx context.Context, out chan<- *MasterRecord) error {
+	kick := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); c.followEvents(ctx, kick) }()
+	defer func() { <-done }()
+	var last *MasterRecord
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		rec, err := c.Fetch(ctx)
+		wait := c.cfg.Resync
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			wait = jitter(backoff)
+			c.cfg.Logger.Warn("master fetch failed; retrying", "master", c.cfg.URL, "err", err, "retry_in", Dur(wait))
+			backoff = min(backoff*2, 30*time.Second)
+		} else {
+			backoff = 250 * time.Millisecond
+			if last == nil || !reflect.DeepEqual(*last, *rec) {
+				last = rec
+				select {
+				case out <- rec:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return nil
+}
+
+// followEvents reads the master's event stream and kicks on every event
+// of masterEvents (and on every reconnect), reconnecting with backoff.
+func (c *MasterClient) followEvents(ctx context.Context, kick chan<- struct{}) {
+	poke := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		err := c.readEvents(ctx, func(string) { poke(); backoff = 250 * time.Millisecond })
+		if ctx.Err() != nil {
+			return
+		}
+		d := jitter(backoff)
+		c.cfg.Logger.Warn("master event stream ended; reconnecting", "master", c.cfg.URL, "err", err, "retry_in", Dur(d))
+		sleep(ctx, d)
+		backoff = min(backoff*2, 30*time.Second)
+		poke() // events may have been missed
+	}
+}
+
+func (c *MasterClient) readEvents(ctx context.Context, onEvent func(string)) error {
+	q := "?event_type=" + strings.Join(masterEvents, "&event_type=")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+"/v2/events"+q, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if c.cfg.User != "" {
+		req.SetBasicAuth(c.cfg.User, c.cfg.Password)
+	}
+	resp, err := c.stream.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /v2/events: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		if ev, ok := strings.CutPrefix(sc.Text(), "event:"); ok {
+			onEvent(strings.TrimSpace(ev))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return io.EOF
+}
+
+// WithMaster is a Source that adds the master's record to every snapshot
+// of Consul. The first snapshot waits for the master's first answer for
+// at most FirstWait (default 10s); until then, and while the master has
+// never answered, snapshots carry no record (today's rules apply). Once
+// known, the last record is kept while the master is unreachable.
+type WithMaster struct {
+	Consul    Source
+	Master    *MasterClient
+	FirstWait time.Duration
+	Logger    *slog.Logger
+}
+
+// Watch implements Source.
+func (w *WithMaster) Watch(ctx context.Context, out chan<- Snapshot) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	snaps, recs := make(chan Snapshot), make(chan *MasterRecord)
+	errc := make(chan error, 2)
+	go func() { errc <- w.Consul.Watch(ctx, snaps) }()
+	go func() { errc <- w.Master.Watch(ctx, recs) }()
+	defer func() { cancel(); <-errc; <-errc }()
+	first := w.FirstWait
+	if first == 0 {
+		first = 10 * time.Second
+	}
+	deadline := time.NewTimer(first)
+	defer deadline.Stop()
+	var snap *Snapshot
+	var rec *MasterRecord
+	waiting, dirty := true, false
+	for {
+		var send chan<- Snapshot
+		var merged Snapshot
+		if dirty && snap != nil && (!waiting || rec != nil) {
+			merged = *snap
+			merged.Master = rec
+			send = out
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			errc <- nil // the deferred wait takes two results
+			return err
+		case s := <-snaps:
+			snap, dirty = &s, true
+		case r := <-recs:
+			rec, dirty, waiting = r, true, false
+		case <-deadline.C:
+			if waiting && rec == nil && w.Logger != nil {
+				w.Logger.Warn("the master has not answered; routing without its record until it does")
+			}
+			waiting = false
+		case send <- merged:
+			dirty = false
+		}
+	}
+}

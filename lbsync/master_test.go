@@ -1,0 +1,154 @@
+package lbsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/testenv"
+	"github.com/berth-platform/berth/placement/master"
+)
+
+// startMaster runs a real berth master (embedded store) in-process and
+// returns its URL.
+func startMaster(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- master.Serve(ctx, master.ServerConfig{Listen: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)), WorkDir: t.TempDir(),
+			Master: master.Config{Logger: slog.New(slog.DiscardHandler)}, Ready: func(a string) { addr <- a }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("master: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("master: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("master did not start")
+	}
+	return ""
+}
+
+func masterDo(t *testing.T, method, url string, body any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %s %s", method, url, resp.Status, b)
+	}
+}
+
+// TestMasterOwnership: with --master, the master's /v2/apps decide which
+// app owns a servicePort: an app with no instance answers 503; a stale
+// claimant (an instance of an app the master gave another port) and a
+// foreign cluster's instance are never routed and are named in /routes;
+// the owner's instance is routed; destroying the app takes its frontend
+// away at once (the master's event stream, not the 30 s resync).
+func TestMasterOwnership(t *testing.T) {
+	url := startMaster(t)
+	h := startHarness(t, harnessOpts{clusterID: "c1", source: func(h *harness, consul Source) Source {
+		return &WithMaster{Consul: consul, Master: NewMasterClient(MasterClientConfig{URL: url})}
+	}})
+	sp := testenv.FreePort(t)
+	masterDo(t, "POST", url+"/v2/apps", map[string]any{"id": "/web", "cmd": "sleep 1000", "instances": 0,
+		"portDefinitions": []map[string]any{{"port": sp}}, "labels": map[string]string{"HAPROXY_0_MODE": "http"}})
+	h.expectStatus(sp, "", 503, "No server is available")
+
+	h.register("/stale", sp, newBackend(t, "stale"), MetaCluster, "c1")
+	h.register("/web", sp, newBackend(t, "foreign"), MetaCluster, "c0")
+	testenv.WaitFor(t, 10*time.Second, "/routes names the stale and the foreign claimant", func() error {
+		st := fetchStatus(t, h.statusAddr)
+		if st.Ownership != "master" || st.ClusterID != "c1" {
+			return fmt.Errorf("ownership %q cluster %q", st.Ownership, st.ClusterID)
+		}
+		for _, s := range st.Services {
+			if s.ServicePort != sp {
+				continue
+			}
+			kinds := map[string]string{}
+			for _, e := range s.Excluded {
+				kinds[e.App] = e.Kind
+			}
+			if s.App == "/web" && len(s.Backends) == 0 && kinds["/stale"] == ExcludedStaleOwner && kinds["/web"] == ExcludedForeign {
+				return nil
+			}
+		}
+		return fmt.Errorf("services %+v", st.Services)
+	})
+	h.expectStatus(sp, "", 503, "No server is available")
+	if got := gauge(t, h.syncer, "berth_lbsync_excluded_instances", "reason", ExcludedStaleOwner); got != 1 {
+		t.Errorf("stale owner gauge = %v", got)
+	}
+
+	reloads := h.reloads()
+	h.register("/web", sp, newBackend(t, "web-1"), MetaCluster, "c1")
+	h.expectSet(sp, "", "web-1")
+	if h.reloads() != reloads {
+		t.Error("the first instance of a known app needed a reload")
+	}
+
+	masterDo(t, "DELETE", url+"/v2/apps/web", nil)
+	testenv.WaitFor(t, 10*time.Second, "the destroyed app's frontend is gone", func() error {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(sp), time.Second)
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("servicePort %d still accepts", sp)
+		}
+		return nil
+	})
+}
+
+// gauge reads a gauge with the given label pairs from s's registry.
+func gauge(t testing.TB, s *Syncer, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := s.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue next
+				}
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
+}
