@@ -47,6 +47,19 @@ func fixtures() map[string]Snapshot {
 			inst("/mixed", 10007, "10.0.0.3", 31070, MetaGroup, "internal", "HAPROXY_0_GROUP", "external"),
 		}},
 		"hostile": {Instances: hostileInstances()},
+		// Marathon health checks as HAProxy checks, and Consul weights.
+		"checks": {Instances: []Instance{
+			inst("/web", 10020, "10.0.0.1", 31200, MetaCheckProtocol, "HTTP", MetaCheckPath, "/health", MetaCheckInterval, "2",
+				MetaCheckTimeout, "1", MetaCheckMaxFailures, "2"),
+			func() Instance {
+				in := inst("/web", 10020, "10.0.0.2", 31201, MetaCheckProtocol, "HTTP", MetaCheckPath, "/health", MetaCheckInterval, "2",
+					MetaCheckTimeout, "1", MetaCheckMaxFailures, "2")
+				in.Weight = 3
+				return in
+			}(),
+			inst("/db", 10021, "10.0.0.3", 31202, MetaCheckProtocol, "TCP", MetaCheckInterval, "5", MetaCheckMaxFailures, "3"),
+			inst("/tls", 10022, "10.0.0.4", 31203, MetaCheckProtocol, "HTTPS", MetaCheckPath, "/ping"),
+		}},
 		// Services without a ready instance keep their frontends: HTTP
 		// answers 503 (HAProxy: no server; nginx: return 503), TCP closes.
 		"emptybackends": {Instances: []Instance{

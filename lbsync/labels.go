@@ -77,8 +77,9 @@ func applyLabels(svc *Service, meta map[string]string, isHTTPPort bool, warn fun
 			svc.Paths = parsePaths(k, v, warn)
 		}
 	}
-	if len(svc.VHosts) > 0 || isHTTPPort {
-		svc.Mode = "http"
+	svc.Check = parseCheck(meta, warn)
+	if len(svc.VHosts) > 0 || isHTTPPort || (svc.Check != nil && svc.Check.Protocol == "HTTP") {
+		svc.Mode = "http" // an HTTP health check makes the port HTTP, as in marathon-lb
 	}
 	if svc.Mode != "http" && (svc.Sticky || svc.RedirectToHTTPS) {
 		warn("%s and %s need mode http; ignored in mode tcp", labelKey(idx, "STICKY"), labelKey(idx, "REDIRECT_TO_HTTPS"))

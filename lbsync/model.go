@@ -132,6 +132,8 @@ type Service struct {
 	VHosts          []string  `json:"vhosts,omitempty"`
 	Paths           []string  `json:"paths,omitempty"`
 	Backends        []Backend `json:"backends"`
+	// Check is the app's health check rendered as HAProxy checks.
+	Check *HealthCheck `json:"check,omitempty"`
 	// Excluded are this servicePort's instances that are not routed, each
 	// with its reason. Not part of the config.
 	Excluded []Excluded `json:"excluded,omitempty"`

@@ -145,6 +145,7 @@ type HAProxyProxy struct {
 	RedirectToHTTPS bool
 	SSLCert         string
 	OnHTTPPort      bool // the HTTP frontend serves this port; no own frontend
+	Check           *HealthCheck
 	Servers         []ServerLine
 }
 
@@ -154,6 +155,7 @@ type ServerLine struct {
 	Template bool
 	Name     string // s<N>
 	Addr     string // ip:port
+	Weight   int    // 0 = HAProxy's default (1)
 	From, To int
 }
 
@@ -172,8 +174,8 @@ func BuildHAProxyView(m Model, slots Slots, s HAProxySettings) HAProxyView {
 		v.Proxies = append(v.Proxies, HAProxyProxy{
 			Name: svc.Name, Port: svc.ServicePort, Mode: svc.Mode, Balance: svc.Balance,
 			Sticky: svc.Sticky, RedirectToHTTPS: svc.RedirectToHTTPS, SSLCert: svc.SSLCert,
-			OnHTTPPort: svc.ServicePort == m.HTTPPort,
-			Servers:    serverLines(slots[svc.Name]),
+			OnHTTPPort: svc.ServicePort == m.HTTPPort, Check: svc.Check,
+			Servers: serverLines(slots[svc.Name]),
 		})
 	}
 	for _, r := range m.Routes {
@@ -186,7 +188,7 @@ func serverLines(slots []Backend) []ServerLine {
 	lines := make([]ServerLine, 0, len(slots)/2+1)
 	for i := 0; i < len(slots); i++ {
 		if slots[i].Port != 0 {
-			lines = append(lines, ServerLine{Name: "s" + strconv.Itoa(i+1), Addr: slots[i].HostPort()})
+			lines = append(lines, ServerLine{Name: "s" + strconv.Itoa(i+1), Addr: slots[i].HostPort(), Weight: slots[i].Weight})
 			continue
 		}
 		j := i
