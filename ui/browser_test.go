@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,23 @@ func (b *browser) text() string {
 	defer cancel()
 	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	return s
+}
+
+// noAlert fails the test when the page shows an error message.
+func (b *browser) noAlert(what string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main .alert").length`))
+	if err != nil || n > 0 {
+		b.t.Fatalf("%s: the page shows an error (%v):\n%s", what, err, b.text())
+	}
+}
+
+func (b *browser) value(sel string) (string, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
 }
 
 func (b *browser) textOf(sel string) string {
@@ -160,7 +178,8 @@ func (b *browser) open(path string) {
 	b.run("open "+path, 20*time.Second, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("body")))
 }
 
-const testCmd = `echo hello-from-ui-test; echo oops >&2; echo ok > index.html; exec busybox httpd -f -p $PORT0 -h "$PWD"`
+const testCmd = `echo hello-from-ui-test; echo oops >&2; echo ok > index.html; ` +
+	`(i=0; while sleep 0.2; do i=$((i+1)); echo tick-$i; done) & exec busybox httpd -f -p $PORT0 -h "$PWD"`
 
 // TestBrowser drives the console in Debian's chromium against a real
 // master and agent: create an app with the form, see it Running and
@@ -216,6 +235,41 @@ func TestBrowser(t *testing.T) {
 	b.submit("scale to 1", "form.scale button")
 	b.waitJS("one task left", `document.querySelectorAll("#task-list tbody tr").length === 1`, 60*time.Second)
 
+	// Edit it with the form (switching to JSON and back keeps the
+	// document), see the diff of the two versions, apply the older one.
+	b.open("/ui/edit/ui-test/web")
+	b.submit("switch to JSON", `button[name=mode][value=to-json]`)
+	if got, err := b.value("#json"); err != nil || !strings.Contains(got, `"id": "/ui-test/web"`) {
+		t.Fatalf("JSON mode shows %q %v", got, err)
+	}
+	b.submit("switch back to the form", `button[name=mode][value=to-form]`)
+	b.run("add a label", 10*time.Second, chromedp.SetValue(chromedp.CSS("#labels"), "HAPROXY_GROUP=external\nteam=ui\ntier=web\n"))
+	b.submit("save the edit", `button[name=mode][value=save]`)
+	if got := b.textOf(".notice"); !strings.Contains(got, "Saved /ui-test/web") {
+		t.Fatalf("notice after edit = %q", got)
+	}
+	if got := b.textOf("pre.diff"); !strings.Contains(got, `+     "tier": "web"`) {
+		t.Fatalf("diff of the edit = %q", got)
+	}
+	b.screenshot("app-diff")
+	b.submit("apply the previous version", `#versions button[form^="apply-"]`)
+	if got := b.textOf(".notice"); !strings.Contains(got, "Applying version") {
+		t.Fatalf("notice after apply = %q", got)
+	}
+	b.waitJS("the label gone again and the deployment done", `!document.querySelector("#summary .labels").textContent.includes("tier=web") &&
+		document.querySelector("#dep-list .deployment") === null && document.querySelectorAll("#task-list td.hc.h").length === 1`, 60*time.Second)
+
+	// Kill & scale: the selected task goes and the app has one instance less.
+	b.run("set 2 instances", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "2"))
+	b.submit("scale to 2", "form.scale button")
+	b.noAlert("scale to 2")
+	b.waitJS("two healthy tasks", `document.querySelectorAll("#task-list td.hc.h").length === 2`, 60*time.Second)
+	b.run("select a task", 10*time.Second, chromedp.Click(chromedp.CSS(`#task-list input[name=task]`)))
+	b.submit("kill and scale", `#task-list button[name=scale][value=true]`)
+	b.noAlert("kill and scale")
+	b.waitJS("one task after kill & scale", `document.querySelectorAll("#task-list tbody tr").length === 1 &&
+		document.getElementById("instances").value === "1"`, 60*time.Second)
+
 	// The apps list shows it Running with its label filter.
 	b.open("/ui/apps?label=team%3Dui")
 	b.waitJS("the app in the list", `document.querySelector("table.apps td.st").textContent === "Running"`, 30*time.Second)
@@ -237,6 +291,11 @@ func TestBrowser(t *testing.T) {
 	if got := b.textOf("#log"); !strings.Contains(got, "hello-from-ui-test") {
 		t.Fatalf("stdout shows %q, want hello-from-ui-test", got)
 	}
+	// Follow: the output written after the page was rendered appears.
+	before := b.textOf("#log")
+	b.run("follow", 10*time.Second, chromedp.Click(chromedp.CSS("#follow")))
+	b.waitJS("followed output", `document.getElementById("log").textContent.length > `+strconv.Itoa(len(before)+40), 20*time.Second)
+	b.run("stop following", 10*time.Second, chromedp.Click(chromedp.CSS("#follow")))
 	b.screenshot("sandbox")
 	b.open("/ui/groups")
 	if got := b.textOf("#groups"); !strings.Contains(got, "ui-test") || !strings.Contains(got, "/ui-test/web") {
