@@ -60,6 +60,9 @@ func fixtures() map[string]Snapshot {
 			inst("/db", 10021, "10.0.0.3", 31202, MetaCheckProtocol, "TCP", MetaCheckInterval, "5", MetaCheckMaxFailures, "3"),
 			inst("/tls", 10022, "10.0.0.4", 31203, MetaCheckProtocol, "HTTPS", MetaCheckPath, "/ping"),
 		}},
+		// marathon-lb's labels beyond the basic set, blue/green and a
+		// rejected template override.
+		"labels": labelFixture(),
 		// Services without a ready instance keep their frontends: HTTP
 		// answers 503 (HAProxy: no server; nginx: return 503), TCP closes.
 		"emptybackends": {Instances: []Instance{
@@ -114,10 +117,11 @@ func hostileValues() []string {
 func hostileInstances() []Instance {
 	var out []Instance
 	for i, v := range hostileValues() {
-		out = append(out, inst(fmt.Sprintf("/hostile%d", i), 11000+i, "10.1.0.1", 32000+i,
-			"HAPROXY_0_VHOST", v, "HAPROXY_0_PATH", v, "HAPROXY_0_BALANCE", v, "HAPROXY_0_MODE", v,
-			"HAPROXY_0_STICKY", v, "HAPROXY_0_SSL_CERT", v, "HAPROXY_0_REDIRECT_TO_HTTPS", v,
-			MetaPortIndex, "0"))
+		kv := []string{MetaPortIndex, "0"}
+		for _, k := range hostileLabelKeys() {
+			kv = append(kv, k, v)
+		}
+		out = append(out, inst(fmt.Sprintf("/hostile%d", i), 11000+i, "10.1.0.1", 32000+i, kv...))
 	}
 	bad := inst("/badport", 12000, "10.1.0.1", 32100)
 	bad.Meta[MetaServicePort] = "12000\n    bind :22"
@@ -132,4 +136,40 @@ func hostileInstances() []Instance {
 func withStatus(in Instance, status, check string) Instance {
 	in.Status, in.Check = status, check
 	return in
+}
+
+// hostileLabelKeys are the labels TestHostileLabelsNeverReachConfigs fills
+// with every hostile value.
+func hostileLabelKeys() []string {
+	return []string{"HAPROXY_0_VHOST", "HAPROXY_0_PATH", "HAPROXY_0_BALANCE", "HAPROXY_0_MODE",
+		"HAPROXY_0_STICKY", "HAPROXY_0_SSL_CERT", "HAPROXY_0_REDIRECT_TO_HTTPS", "HAPROXY_0_PORT", "HAPROXY_0_BIND_ADDR",
+		"HAPROXY_0_BIND_OPTIONS", "HAPROXY_0_AUTH", "HAPROXY_0_USE_HSTS", "HAPROXY_0_BACKEND_WEIGHT",
+		"HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH", "HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH", "HAPROXY_0_HTTP_BACKEND_REDIR",
+		"HAPROXY_0_ENABLED", "HAPROXY_0_TIMEOUT_SERVER", "HAPROXY_0_TIMEOUT_CONNECT", "HAPROXY_0_MAXCONN"}
+}
+
+// testAuthHash is `openssl passwd -6 -salt berthsalt s3cret`.
+const testAuthHash = "$6$berthsalt$4lRmfH01vZzypF5CCzr24v5M/STgnupX7OQcYet1gvsdPNY6gT3S751Etiv5dybG0fOsvoYavsUru1A2fk9x30"
+
+func labelFixture() Snapshot {
+	return Snapshot{Instances: []Instance{
+		inst("/bind", 10030, "10.0.0.1", 31300, "HAPROXY_0_PORT", "10130", "HAPROXY_0_BIND_ADDR", "127.0.0.2",
+			"HAPROXY_0_BIND_OPTIONS", "defer-accept maxconn 500", "HAPROXY_0_TIMEOUT_SERVER", "90s",
+			"HAPROXY_0_TIMEOUT_CONNECT", "2s", "HAPROXY_0_MAXCONN", "64"),
+		inst("/secret", 10031, "10.0.0.2", 31301, "HAPROXY_0_VHOST", "secret.example.com",
+			"HAPROXY_0_AUTH", "berth:admin:"+testAuthHash, "HAPROXY_0_USE_HSTS", "true"),
+		inst("/app", 10032, "10.0.0.3", 31302, "HAPROXY_0_VHOST", "www.example.com", "HAPROXY_0_PATH", "/app",
+			"HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH", "/app", "HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH", "/app"),
+		inst("/site", 10033, "10.0.0.4", 31303, "HAPROXY_0_VHOST", "www.example.com", "HAPROXY_0_HTTP_BACKEND_REDIR", "/home.html"),
+		inst("/heavy", 10034, "10.0.0.5", 31304, "HAPROXY_0_VHOST", "www.example.com", "HAPROXY_0_PATH", "/app/v2",
+			"HAPROXY_0_BACKEND_WEIGHT", "5"),
+		inst("/off", 10035, "10.0.0.6", 31305, "HAPROXY_0_ENABLED", "false"),
+		inst("/tmpl", 10036, "10.0.0.7", 31306, "HAPROXY_0_BACKEND_HEAD", "backend x\n  server evil 6.6.6.6:1"),
+		// Blue/green: the new colour runs on the alt port with
+		// HAPROXY_0_PORT naming the group's port (zdd.py).
+		inst("/shop-blue", 10040, "10.0.0.8", 31307, MetaDeploymentGroup, "shop", "HAPROXY_DEPLOYMENT_ALT_PORT", "10041",
+			"HAPROXY_0_VHOST", "shop.example.com"),
+		inst("/shop-green", 10041, "10.0.0.9", 31308, MetaDeploymentGroup, "shop", "HAPROXY_DEPLOYMENT_ALT_PORT", "10040",
+			"HAPROXY_0_PORT", "10040", "HAPROXY_0_VHOST", "shop.example.com"),
+	}}
 }

@@ -99,8 +99,7 @@ func TestHostileLabelsNeverReachConfigs(t *testing.T) {
 	hostile := fixtures()["hostile"]
 	h, n, warns := renderFixture(t, hostile)
 
-	labelKeys := []string{"HAPROXY_0_VHOST", "HAPROXY_0_PATH", "HAPROXY_0_BALANCE", "HAPROXY_0_MODE",
-		"HAPROXY_0_STICKY", "HAPROXY_0_SSL_CERT", "HAPROXY_0_REDIRECT_TO_HTTPS"}
+	labelKeys := hostileLabelKeys()
 	var twin Snapshot
 	for _, in := range hostile.Instances {
 		in.Meta = func() map[string]string {

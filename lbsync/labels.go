@@ -85,6 +85,7 @@ func applyLabels(svc *Service, meta map[string]string, isHTTPPort bool, warn fun
 		warn("%s and %s need mode http; ignored in mode tcp", labelKey(idx, "STICKY"), labelKey(idx, "REDIRECT_TO_HTTPS"))
 		svc.Sticky, svc.RedirectToHTTPS = false, false
 	}
+	applyMoreLabels(svc, meta, warn)
 }
 
 func parsePaths(key, v string, warn func(string, ...any)) []string {

@@ -93,6 +93,9 @@ type Rules struct {
 	// ReservedPorts are ports lbsync's own HAProxy uses for something else
 	// (the stats page); a servicePort among them is rejected.
 	ReservedPorts []int
+	// StrictMode exposes only ports with HAPROXY_{n}_ENABLED=true
+	// (marathon-lb's --strict-mode).
+	StrictMode bool
 	// ClusterID, if set, admits only instances whose berth_cluster is it;
 	// if empty, the master record's cluster id is used; if both are
 	// empty, every instance is admitted.
@@ -134,6 +137,26 @@ type Service struct {
 	Backends        []Backend `json:"backends"`
 	// Check is the app's health check rendered as HAProxy checks.
 	Check *HealthCheck `json:"check,omitempty"`
+	// BindPort is HAPROXY_{n}_PORT: the frontend binds it instead of
+	// ServicePort (0 = ServicePort).
+	BindPort    int      `json:"bindPort,omitempty"`
+	BindAddr    string   `json:"bindAddr,omitempty"`    // HAPROXY_{n}_BIND_ADDR
+	BindOptions []string `json:"bindOptions,omitempty"` // HAPROXY_{n}_BIND_OPTIONS, whitelisted
+	// RouteWeight orders the HTTP frontend's rules (HAPROXY_{n}_BACKEND_WEIGHT,
+	// larger first; 1 when a path is set and no weight is).
+	RouteWeight    int        `json:"routeWeight,omitempty"`
+	HSTS           bool       `json:"hsts,omitempty"`
+	Auth           *BasicAuth `json:"auth,omitempty"`
+	ProxyPassPath  string     `json:"proxyPassPath,omitempty"`
+	RevProxyPath   string     `json:"revProxyPath,omitempty"`
+	RedirectRoot   string     `json:"redirectRoot,omitempty"`
+	TimeoutServer  string     `json:"timeoutServer,omitempty"`
+	TimeoutConnect string     `json:"timeoutConnect,omitempty"`
+	MaxConn        int        `json:"maxConn,omitempty"`
+	// DeploymentGroup is HAPROXY_DEPLOYMENT_GROUP; Apps lists every app
+	// whose instances serve here (two during a blue/green switch).
+	DeploymentGroup string   `json:"deploymentGroup,omitempty"`
+	Apps            []string `json:"apps,omitempty"`
 	// Excluded are this servicePort's instances that are not routed, each
 	// with its reason. Not part of the config.
 	Excluded []Excluded `json:"excluded,omitempty"`
@@ -178,6 +201,7 @@ const (
 	ExcludedDraining   = "draining"        // Consul maintenance (the agent drains it)
 	ExcludedForeign    = "foreign cluster" // berth_cluster is not ours
 	ExcludedStaleOwner = "stale owner"     // the servicePort belongs to another app
+	ExcludedDisabled   = "disabled"        // HAPROXY_{n}_ENABLED (or strict mode)
 )
 
 // Excluded is an instance that is not routed, and why.
@@ -285,6 +309,13 @@ func BuildModel(s Snapshot, r Rules) (Model, []Warning) {
 		svc := &m.Services[i]
 		have[svc.ServicePort] = true
 		svc.Excluded = b.excluded[svc.ServicePort]
+	}
+	m.Services = mergeFrontends(m.Services, r.HTTPPort, r.ReservedPorts, b.warn)
+	m.Default = ""
+	for _, svc := range m.Services {
+		if svc.ServicePort == r.HTTPPort {
+			m.Default = svc.Name
+		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(b.excluded)) {
 		if !have[p] {
@@ -422,12 +453,18 @@ func safeTask(s string) string {
 }
 
 // buildRoutes collects every service's vhosts × paths; a (host, path) pair
-// claimed twice goes to the lower servicePort.
+// claimed twice goes to the higher HAPROXY_{n}_BACKEND_WEIGHT, then to the
+// lower servicePort. Within a host, rules go by weight (larger first),
+// then longer path first (use_backend is first-match).
 func buildRoutes(svcs []Service, warn func(string, string, ...any)) []Route {
 	type key struct{ host, path string }
 	owner := map[key]int{}
+	weight := map[string]int{}
+	order := slices.Clone(svcs)
+	slices.SortStableFunc(order, func(a, b Service) int { return cmp.Compare(b.RouteWeight, a.RouteWeight) })
 	var routes []Route
-	for _, s := range svcs {
+	for _, s := range order {
+		weight[s.Name] = s.RouteWeight
 		paths := s.Paths
 		if len(paths) == 0 {
 			paths = []string{""}
@@ -445,7 +482,8 @@ func buildRoutes(svcs []Service, warn func(string, string, ...any)) []Route {
 		}
 	}
 	slices.SortFunc(routes, func(a, b Route) int {
-		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(len(b.Path), len(a.Path)), cmp.Compare(a.Path, b.Path))
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(weight[b.Service], weight[a.Service]),
+			cmp.Compare(len(b.Path), len(a.Path)), cmp.Compare(a.Path, b.Path))
 	})
 	return routes
 }

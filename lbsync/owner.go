@@ -1,6 +1,7 @@
 package lbsync
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -109,7 +110,20 @@ func (b *modelBuilder) buildService(port int, cands []candidate, sh shape) (Serv
 		ServicePort:   port,
 		PortIndex:     portIndex,
 	}
+	if ok, why := enabled(meta, portIndex, b.r.StrictMode, func(format string, a ...any) { b.warn(subject, format, a...) }); !ok {
+		for _, c := range mine {
+			b.exclude(c, ExcludedDisabled, "%s", why)
+		}
+		return Service{}, false
+	}
 	applyLabels(&svc, meta, port == b.r.HTTPPort, func(format string, a ...any) { b.warn(subject, format, a...) })
+	if g := meta[MetaDeploymentGroup]; g != "" {
+		if h, err := parseHost(g); err == nil || safeTask(g) == g {
+			svc.DeploymentGroup = cmp.Or(h, g)
+		} else {
+			b.warn(subject, "%s %s rejected: not a name", MetaDeploymentGroup, quoteValue(g))
+		}
+	}
 	svc.Backends = b.backends(mine)
 	return svc, true
 }

@@ -57,15 +57,15 @@ func CheckPortsFree(bind string, ports map[int]string) error {
 func heldPorts(prev, m Model, free func(int) error) (held []int, errs []error) {
 	have := map[int]bool{}
 	for _, s := range prev.Services {
-		have[s.ServicePort] = true
+		have[s.FrontendPort()] = true
 	}
 	for _, s := range m.Services {
-		if have[s.ServicePort] || s.ServicePort == m.HTTPPort {
+		if have[s.FrontendPort()] || s.ServicePort == m.HTTPPort {
 			continue
 		}
-		if err := free(s.ServicePort); err != nil {
+		if err := free(s.FrontendPort()); err != nil {
 			held = append(held, s.ServicePort)
-			errs = append(errs, &PortInUseError{Port: s.ServicePort, Use: "servicePort of " + s.App, Err: err})
+			errs = append(errs, &PortInUseError{Port: s.FrontendPort(), Use: "servicePort of " + s.App, Err: err})
 		}
 	}
 	return held, errs

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Slots is, per HAProxy backend name, the backend's server slots: slot i+1
@@ -147,7 +148,24 @@ type HAProxyProxy struct {
 	OnHTTPPort      bool // the HTTP frontend serves this port; no own frontend
 	Check           *HealthCheck
 	Servers         []ServerLine
+	BindAddr        string   // "" = Settings.BindAddr
+	BindOptions     []string // whitelisted, each "flag" or "flag value"
+	HSTS            bool
+	Auth            *BasicAuth
+	RootRedirects   []HAProxyRootRedirect // HAPROXY_{n}_HTTP_BACKEND_REDIR, one per vhost
+	ProxyPass       *HAProxyRewrite       // HAPROXY_{n}_HTTP_BACKEND_PROXYPASS_PATH
+	RevProxy        *HAProxyRewrite       // HAPROXY_{n}_HTTP_BACKEND_REVPROXY_PATH
+	TimeoutServer   string
+	TimeoutConnect  string
+	MaxConn         int
 }
+
+// HAProxyRootRedirect sends "/" on Host to Location.
+type HAProxyRootRedirect struct{ Host, Location string }
+
+// HAProxyRewrite is a path rewrite: Regex (single-quoted in the config;
+// built from validated paths and host names only) and its replacement.
+type HAProxyRewrite struct{ Host, Regex, Replace string }
 
 // ServerLine is one `server` line (a filled slot) or one `server-template`
 // line (a run of free slots From..To).
@@ -171,17 +189,48 @@ func BuildHAProxyView(m Model, slots Slots, s HAProxySettings) HAProxyView {
 	redirect := map[string]bool{}
 	for _, svc := range m.Services {
 		redirect[svc.Name] = svc.RedirectToHTTPS
-		v.Proxies = append(v.Proxies, HAProxyProxy{
-			Name: svc.Name, Port: svc.ServicePort, Mode: svc.Mode, Balance: svc.Balance,
-			Sticky: svc.Sticky, RedirectToHTTPS: svc.RedirectToHTTPS, SSLCert: svc.SSLCert,
-			OnHTTPPort: svc.ServicePort == m.HTTPPort, Check: svc.Check,
-			Servers: serverLines(slots[svc.Name]),
-		})
+		v.Proxies = append(v.Proxies, proxyOf(svc, m.HTTPPort, slots[svc.Name]))
 	}
 	for _, r := range m.Routes {
 		v.Routes = append(v.Routes, HAProxyRoute{Host: r.Host, Path: r.Path, Backend: r.Service, RedirectToHTTPS: redirect[r.Service]})
 	}
 	return v
+}
+
+func proxyOf(svc Service, httpPort int, slots []Backend) HAProxyProxy {
+	p := HAProxyProxy{
+		Name: svc.Name, Port: svc.FrontendPort(), Mode: svc.Mode, Balance: svc.Balance,
+		Sticky: svc.Sticky, RedirectToHTTPS: svc.RedirectToHTTPS, SSLCert: svc.SSLCert,
+		OnHTTPPort: svc.ServicePort == httpPort, Check: svc.Check, Servers: serverLines(slots),
+		BindAddr: svc.BindAddr, BindOptions: svc.BindOptions, HSTS: svc.HSTS, Auth: svc.Auth,
+		TimeoutServer: svc.TimeoutServer, TimeoutConnect: svc.TimeoutConnect, MaxConn: svc.MaxConn,
+	}
+	if svc.RedirectRoot != "" {
+		for _, h := range svc.VHosts {
+			p.RootRedirects = append(p.RootRedirects, HAProxyRootRedirect{Host: h, Location: svc.RedirectRoot})
+		}
+	}
+	if len(svc.VHosts) > 0 && svc.ProxyPassPath != "" {
+		p.ProxyPass = &HAProxyRewrite{Host: svc.VHosts[0],
+			Regex: "^" + regexLiteral(strings.TrimSuffix(svc.ProxyPassPath, "/")) + "/?(.*)", Replace: `/\1`}
+	}
+	if len(svc.VHosts) > 0 && svc.RevProxyPath != "" {
+		root := svc.RevProxyPath
+		if root != "/" {
+			root = strings.TrimSuffix(root, "/")
+		} else {
+			root = ""
+		}
+		p.RevProxy = &HAProxyRewrite{Host: svc.VHosts[0],
+			Regex: "^(https?://" + regexLiteral(svc.VHosts[0]) + "(:[0-9]+)?)?(/.*)$", Replace: root + `\3`}
+	}
+	return p
+}
+
+// regexLiteral makes a validated path or host name (letters, digits and
+// "/-._~@:+") match itself as a regular expression.
+func regexLiteral(s string) string {
+	return strings.NewReplacer(".", "[.]", "+", "[+]").Replace(s)
 }
 
 func serverLines(slots []Backend) []ServerLine {

@@ -37,6 +37,7 @@ type lbsyncFlags struct {
 	bind, group, wait, listen, nginxCheck       string
 	nginxBuiltin, master, clusterID, masterCred string
 	httpPort, statsPort, nginxPort              int
+	strictMode                                  bool
 	nginxTemplates                              multiFlag
 	waitMin, waitMax                            time.Duration
 	templateSpecs                               []lbsync.TemplateSpec
@@ -71,6 +72,7 @@ func parseLBSyncFlags(args []string, stderr io.Writer) (*lbsyncFlags, error) {
 	fs.StringVar(&f.master, "master", "", "the master's URL: its /v2/apps decide which app owns a servicePort, its /v2/info gives the cluster id (\"\" = decide from the instances)")
 	fs.StringVar(&f.masterCred, "http-credentials", os.Getenv("BERTH_CREDENTIALS"), "user:pass for the master's HTTP basic auth (env BERTH_CREDENTIALS)")
 	fs.StringVar(&f.clusterID, "cluster-id", "", "route only instances with this berth_cluster (default: the master's cluster id; neither = all)")
+	fs.BoolVar(&f.strictMode, "strict-mode", false, "expose only servicePorts whose app sets HAPROXY_{n}_ENABLED=true (marathon-lb's --strict-mode)")
 	fs.StringVar(&f.wait, "wait", "50ms:1s", "min:max quiescence before applying a change")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9091", "status address (GET /routes, /metrics); \"\" = off")
 	if err := fs.Parse(args); err != nil {
@@ -237,8 +239,9 @@ func lbsyncMain(ctx context.Context, f *lbsyncFlags, logger *slog.Logger, stderr
 			Master: lbsync.NewMasterClient(lbsync.MasterClientConfig{URL: f.master, User: user, Password: pass, Logger: logger})}
 	}
 	syncer, err = lbsync.New(lbsync.Config{
-		Source:  source,
-		Rules:   lbsync.Rules{Group: f.group, HTTPPort: f.httpPort, ReservedPorts: reserved, ClusterID: f.clusterID},
+		Source: source,
+		Rules: lbsync.Rules{Group: f.group, HTTPPort: f.httpPort, ReservedPorts: reserved, ClusterID: f.clusterID,
+			StrictMode: f.strictMode},
 		Targets: targets, Templates: runner, WaitMin: f.waitMin, WaitMax: f.waitMax,
 		Listen: f.listen, Logger: logger,
 	})
