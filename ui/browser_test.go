@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +79,15 @@ func (b *browser) text() string {
 	defer cancel()
 	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	return s
+}
+
+// settled waits (through the page's live updates, no reload) until the
+// app page shows no deployment and n tasks, all healthy.
+func (b *browser) settled(n int) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf("%d healthy tasks and no deployment", n), fmt.Sprintf(
+		`document.querySelector("#dep-list .deployment") === null && document.querySelectorAll("#task-list tbody tr").length === %d &&
+		document.querySelectorAll("#task-list td.hc.h").length === %d`, n, n), 60*time.Second)
 }
 
 // noAlert fails the test when the page shows an error message.
@@ -221,19 +231,21 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("notice after create = %q", got)
 	}
 	// Running and healthy, seen through the live update (no reload).
-	b.waitJS("one healthy task", `document.querySelectorAll("#task-list td.hc.h").length === 1`, 60*time.Second)
-	b.waitJS("status Running", `document.querySelector("#summary .st, .head .st") !== null`, 5*time.Second)
+	b.settled(1)
+	if got := b.textOf("#summary .st"); got != "Running" {
+		t.Fatalf("status %q, want Running", got)
+	}
 	b.screenshot("app-running")
 
 	// Scale to 3 and back to 1.
 	b.run("set 3 instances", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "3"))
 	b.submit("scale to 3", "form.scale button")
-	b.waitJS("three healthy tasks", `document.querySelectorAll("#task-list td.hc.h").length === 3`, 60*time.Second)
+	b.settled(3)
 	b.screenshot("app-scaled-3")
 	b.viewportShot("readme", 1100, 640)
 	b.run("set 1 instance", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "1"))
 	b.submit("scale to 1", "form.scale button")
-	b.waitJS("one task left", `document.querySelectorAll("#task-list tbody tr").length === 1`, 60*time.Second)
+	b.settled(1)
 
 	// Edit it with the form (switching to JSON and back keeps the
 	// document), see the diff of the two versions, apply the older one.
@@ -252,7 +264,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("diff of the edit = %q", got)
 	}
 	b.screenshot("app-diff")
+	b.waitJS("the edit's deployment done", `document.querySelector("#dep-list .deployment") === null &&
+		document.querySelectorAll("#task-list td.hc.h").length === 1 && document.querySelectorAll("#task-list tbody tr").length === 1`, 60*time.Second)
 	b.submit("apply the previous version", `#versions button[form^="apply-"]`)
+	b.noAlert("apply the previous version")
 	if got := b.textOf(".notice"); !strings.Contains(got, "Applying version") {
 		t.Fatalf("notice after apply = %q", got)
 	}
@@ -263,7 +278,7 @@ func TestBrowser(t *testing.T) {
 	b.run("set 2 instances", 10*time.Second, chromedp.SetValue(chromedp.CSS("#instances"), "2"))
 	b.submit("scale to 2", "form.scale button")
 	b.noAlert("scale to 2")
-	b.waitJS("two healthy tasks", `document.querySelectorAll("#task-list td.hc.h").length === 2`, 60*time.Second)
+	b.settled(2)
 	b.run("select a task", 10*time.Second, chromedp.Click(chromedp.CSS(`#task-list input[name=task]`)))
 	b.submit("kill and scale", `#task-list button[name=scale][value=true]`)
 	b.noAlert("kill and scale")

@@ -67,14 +67,18 @@ type routesJSON struct {
 			Address string `json:"address"`
 			Port    int    `json:"port"`
 			Task    string `json:"task"`
+			Health  string `json:"health"`
+			Weight  int    `json:"weight"`
 		} `json:"backends"`
+		Excluded []excludedJSON `json:"excluded"`
 	} `json:"services"`
 	Routes []struct {
 		Host        string `json:"host"`
 		Path        string `json:"path"`
 		ServicePort int    `json:"servicePort"`
 	} `json:"routes"`
-	Warnings []string `json:"warnings"`
+	Unrouted []excludedJSON `json:"unrouted"`
+	Warnings []string       `json:"warnings"`
 	Events   []struct {
 		Target string    `json:"target"`
 		Action string    `json:"action"`
@@ -82,4 +86,15 @@ type routesJSON struct {
 		Err    string    `json:"error"`
 		At     time.Time `json:"at"`
 	} `json:"events"`
+}
+
+// excludedJSON is an instance lbsync does not route, and why.
+type excludedJSON struct {
+	ServicePort int    `json:"servicePort"`
+	App         string `json:"app"`
+	Address     string `json:"address"`
+	Port        int    `json:"port"`
+	Task        string `json:"task"`
+	Kind        string `json:"kind"`
+	Reason      string `json:"reason"`
 }

@@ -215,7 +215,19 @@ type RoutesPage struct {
 	Services   []ServiceRow
 	VHosts     []VHostRow
 	Warnings   []string
+	Unrouted   []string
 	Summary    *RoutesSummary
+}
+
+func excludedLine(e excludedJSON) string {
+	line := net.JoinHostPort(e.Address, strconv.Itoa(e.Port)) + " " + e.Kind
+	if e.Task != "" {
+		line += " (" + e.Task + ")"
+	}
+	if e.Reason != "" {
+		line += ": " + e.Reason
+	}
+	return line
 }
 
 // ServiceRow is one servicePort frontend.
@@ -224,7 +236,14 @@ type ServiceRow struct {
 	ServicePort                               int
 	Default                                   bool
 	VHosts                                    string
-	Backends                                  []string
+	Backends                                  []BackendRow
+	Excluded                                  []string
+}
+
+// BackendRow is one routed instance with its Consul health and weight.
+type BackendRow struct {
+	Addr, Health, Task string
+	Weight             int
 }
 
 // VHostRow is one :80 virtual host route.
@@ -240,6 +259,9 @@ func RoutesView(r *routesJSON, configured bool, errText string, now time.Time) R
 		return p
 	}
 	p.HTTPPort, p.Warnings, p.Summary = r.HTTPPort, r.Warnings, routesSummary(*r, now)
+	for _, e := range r.Unrouted {
+		p.Unrouted = append(p.Unrouted, "servicePort "+strconv.Itoa(e.ServicePort)+" "+e.App+": "+excludedLine(e))
+	}
 	for _, s := range r.Services {
 		row := ServiceRow{Anchor: "sp-" + strconv.Itoa(s.ServicePort), Name: s.Name, App: s.App, Mode: s.Mode,
 			Balance: s.Balance, ServicePort: s.ServicePort, Default: s.Name == r.Default,
@@ -248,7 +270,19 @@ func RoutesView(r *routesJSON, configured bool, errText string, now time.Time) R
 			row.AppHref = appHref(s.App)
 		}
 		for _, b := range s.Backends {
-			row.Backends = append(row.Backends, net.JoinHostPort(b.Address, strconv.Itoa(b.Port)))
+			w := b.Weight
+			if w == 0 {
+				w = 1
+			}
+			h := b.Health
+			if h == "" {
+				h = "passing"
+			}
+			row.Backends = append(row.Backends, BackendRow{Addr: net.JoinHostPort(b.Address, strconv.Itoa(b.Port)),
+				Health: h, Task: b.Task, Weight: w})
+		}
+		for _, e := range s.Excluded {
+			row.Excluded = append(row.Excluded, excludedLine(e))
 		}
 		p.Services = append(p.Services, row)
 	}
