@@ -22,9 +22,13 @@ import (
 // stack is a real master (embedded store, with the UI mounted as berth
 // master serves it) and a real agent running tasks as processes.
 type stack struct {
-	t    testing.TB
+	t testing.TB
+	// pr is the agent's process runtime (nil without an agent).
+	pr   *agent.ProcessRuntime
 	url  string // http://127.0.0.1:port
 	user string // "user:pass" when the master wants credentials
+	// agentID is the agent's id once known (for the cleanup).
+	agentID string
 }
 
 type stackOpts struct {
@@ -68,6 +72,7 @@ func startStack(t testing.TB, opts stackOpts) *stack {
 		if agentDone != nil {
 			<-agentDone
 		}
+		s.stopLeftovers()
 	})
 	return s
 }
@@ -86,6 +91,7 @@ func (s *stack) startAgent(ctx context.Context) chan error {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.pr = pr
 	var ports []wire.PortRange
 	for range 6 {
 		p := testenv.FreePort(t)
@@ -106,9 +112,14 @@ func (s *stack) startAgent(ctx context.Context) chan error {
 	go func() { done <- a.Run(ctx) }()
 	s.waitFor("the agent to register", 30*time.Second, func() (bool, error) {
 		var out struct {
-			Slaves []json.RawMessage `json:"slaves"`
+			Slaves []struct {
+				ID string `json:"id"`
+			} `json:"slaves"`
 		}
 		err := s.getJSON("/master/slaves", &out)
+		if len(out.Slaves) == 1 {
+			s.agentID = out.Slaves[0].ID
+		}
 		return len(out.Slaves) == 1, err
 	})
 	return done
@@ -183,12 +194,58 @@ func (s *stack) removeAll() {
 		var tasks struct {
 			Tasks []json.RawMessage `json:"tasks"`
 		}
-		if err := s.getJSON("/v2/tasks", &tasks); err != nil || len(tasks.Tasks) == 0 {
+		if err := s.getJSON("/v2/tasks", &tasks); err == nil && len(tasks.Tasks) == 0 && len(s.running()) == 0 {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	s.t.Log("cleanup: tasks still listed 30s after destroying every app")
+	s.t.Log("cleanup: tasks still listed or running 30s after destroying every app")
+}
+
+// running is what the agent's process runtime still runs.
+func (s *stack) running() []agent.Observed {
+	if s.pr == nil {
+		return nil
+	}
+	var slaves struct {
+		Slaves []struct {
+			ID string `json:"id"`
+		} `json:"slaves"`
+	}
+	if s.getJSON("/master/slaves", &slaves) != nil || len(slaves.Slaves) == 0 {
+		return nil
+	}
+	s.agentID = slaves.Slaves[0].ID
+	return s.runningOf(s.agentID)
+}
+
+func (s *stack) runningOf(agentID string) []agent.Observed {
+	obs, err := s.pr.List(context.Background(), agentID)
+	if err != nil {
+		return nil
+	}
+	var out []agent.Observed
+	for _, o := range obs {
+		if o.Running {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// stopLeftovers stops, after the agent ended, any process it still had
+// running, so no task outlives the test even when the test failed midway.
+func (s *stack) stopLeftovers() {
+	if s.pr == nil || s.agentID == "" {
+		return
+	}
+	for _, o := range s.runningOf(s.agentID) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.pr.Stop(ctx, o, time.Second); err != nil {
+			s.t.Logf("cleanup: stop %s: %v", o.TaskID, err)
+		}
+		cancel()
+	}
 }
 
 var errNotYet = errors.New("not yet")
