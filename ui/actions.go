@@ -62,6 +62,12 @@ func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
 		err  error
 		msg  string
 	)
+	// force overrides a deployment that locks the app (Marathon's
+	// ?force=true), offered after a 409.
+	force := ""
+	if f.Get("force") == "1" {
+		force = "?force=true"
+	}
 	switch f.Get("action") {
 	case "scale", "suspend":
 		n := 0
@@ -72,10 +78,10 @@ func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		inst, _ := json.Marshal(map[string]int{"instances": n})
-		body, _, err = a.call(ctx, http.MethodPatch, appPath(id), inst)
+		body, _, err = a.call(ctx, http.MethodPatch, appPath(id)+force, inst)
 		msg = fmt.Sprintf("Scaling %s to %d instance(s)", id, n)
 	case "restart":
-		body, _, err = a.call(ctx, http.MethodPost, appPath(id)+"/restart", nil)
+		body, _, err = a.call(ctx, http.MethodPost, appPath(id)+"/restart"+force, nil)
 		msg = "Restarting " + id
 	case "destroy":
 		if normalizeID(f.Get("confirm")) != id || strings.TrimSpace(f.Get("confirm")) == "" {
@@ -101,7 +107,7 @@ func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
 		}
 	case "apply":
 		v, _ := json.Marshal(map[string]string{"version": f.Get("version")})
-		body, _, err = a.call(ctx, http.MethodPut, appPath(id), v)
+		body, _, err = a.call(ctx, http.MethodPut, appPath(id)+force, v)
 		msg = "Applying version " + f.Get("version")
 	default:
 		redirect(w, r, back, "", fmt.Errorf("unknown action %q", f.Get("action")))
@@ -114,7 +120,44 @@ func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
 	if d := deploymentID(body); d != "" && err == nil {
 		msg += " (deployment " + d + ")"
 	}
+	if statusOf(err) == http.StatusConflict && force == "" {
+		// Offer the same action again with force.
+		retry := url.Values{}
+		for _, k := range []string{"action", "instances", "version"} {
+			if v := f.Get(k); v != "" {
+				retry.Set(k, v)
+			}
+		}
+		q := url.Values{"err": {errMessage(err)}, "retry": {retry.Encode()}}
+		http.Redirect(w, r, back+"?"+q.Encode(), http.StatusSeeOther)
+		return
+	}
 	redirect(w, r, back, msg, err)
+}
+
+// RetryForm is an action refused because a deployment locks the app,
+// offered again with force.
+type RetryForm struct {
+	Action string
+	Fields []Hidden
+}
+
+// Hidden is one hidden form field.
+type Hidden struct{ Name, Value string }
+
+// retryForm reads the ?retry= of a redirect after a 409 (nil: none).
+func retryForm(q url.Values) *RetryForm {
+	v, err := url.ParseQuery(q.Get("retry"))
+	if err != nil || v.Get("action") == "" {
+		return nil
+	}
+	rf := &RetryForm{Action: v.Get("action")}
+	for _, k := range []string{"action", "instances", "version"} {
+		if x := v.Get(k); x != "" {
+			rf.Fields = append(rf.Fields, Hidden{k, x})
+		}
+	}
+	return rf
 }
 
 // deploymentAction rolls a deployment back (DELETE) or stops it without

@@ -115,6 +115,7 @@ func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	in.Routes, _ = u.fetchRoutes(ctx)
+	in.Retry = retryForm(r.URL.Query())
 	p := AppView(in, u.now())
 	u.render(w, r, http.StatusOK, "app", &p)
 }

@@ -25,6 +25,8 @@ type AppPage struct {
 	Waiting     *WaitView
 	LastFailure string
 	Timeline    []TimelineGroup
+	// Retry offers an action a deployment refused again, with force.
+	Retry *RetryForm
 }
 
 // TaskRow is one task of an app (or of the tasks page).
@@ -88,6 +90,8 @@ type AppInputs struct {
 	DiffAVer, DiffBVer string
 	// Routes is lbsync's status (nil: not configured or unreachable).
 	Routes *routesJSON
+	// Retry is an action refused by a deployment's lock (nil: none).
+	Retry *RetryForm
 }
 
 // AppView is the page of one app.
@@ -99,6 +103,7 @@ func AppView(in AppInputs, now time.Time) AppPage {
 		p.Tasks = append(p.Tasks, taskRow(t, now))
 	}
 	p.Timeline = Timeline(a.Tasks, routedTasks(in.Routes))
+	p.Retry = in.Retry
 	p.Config = prettyJSON(definitionOnly(a.Raw))
 	for _, v := range in.Versions {
 		p.Versions = append(p.Versions, VersionRow{Version: v, Current: v == a.Version,

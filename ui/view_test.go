@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -101,7 +102,7 @@ func TestPagesGolden(t *testing.T) {
 		{"app", "app", ptr(AppView(AppInputs{App: &web, Versions: f.Versions, Deployments: f.Deployments, Queue: f.Queue,
 			DiffA: f.OldVersion, DiffB: web.Raw, DiffAVer: f.Versions[1], DiffBVer: f.Versions[0], Routes: &f.Routes}, fixedNow))},
 		{"app-waiting", "app", ptr(AppView(AppInputs{App: &f.Apps[1], Versions: []string{f.Apps[1].Version},
-			Deployments: f.Deployments, Queue: f.Queue}, fixedNow))},
+			Deployments: f.Deployments, Queue: f.Queue, Retry: retryForm(url.Values{"retry": {"action=scale&instances=5"}})}, fixedNow))},
 		{"form-edit", "form", &form},
 		{"form-invalid", "form", &invalid},
 		{"form-json", "form", &jsonMode},
