@@ -27,6 +27,9 @@ func (s Service) FrontendPort() int {
 // the lowest servicePort) and warns about the rest. svcs is sorted by
 // servicePort; so is the result. It is pure.
 func mergeFrontends(svcs []Service, httpPort int, reserved []int, warn func(string, string, ...any)) []Service {
+	if !anyBindPort(svcs) {
+		return svcs // servicePorts are unique: nothing can collide
+	}
 	byPort := map[int][]int{}
 	for i := range svcs {
 		s := &svcs[i]
@@ -97,4 +100,13 @@ func mergeInto(s *Service, other Service) {
 	})
 	s.Backends = slices.CompactFunc(s.Backends, func(a, b Backend) bool { return a.HostPort() == b.HostPort() })
 	s.Excluded = append(s.Excluded, other.Excluded...)
+}
+
+func anyBindPort(svcs []Service) bool {
+	for i := range svcs {
+		if svcs[i].BindPort != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -18,15 +18,6 @@ type BasicAuth struct {
 	PasswordHash string `json:"-"` // a crypt(3) hash; never shown
 }
 
-// Labels lbsync reads (per port: HAPROXY_{n}_<name>). Anything else under
-// HAPROXY_{n}_ is warned about: a marathon-lb template override is raw
-// HAProxy text and is rejected; an unknown name is ignored.
-func valueLabels() []string {
-	return []string{"GROUP", "VHOST", "PATH", "MODE", "BALANCE", "STICKY", "REDIRECT_TO_HTTPS", "SSL_CERT",
-		"PORT", "BIND_ADDR", "BIND_OPTIONS", "AUTH", "USE_HSTS", "BACKEND_WEIGHT", "HTTP_BACKEND_PROXYPASS_PATH",
-		"HTTP_BACKEND_REVPROXY_PATH", "HTTP_BACKEND_REDIR", "ENABLED", "TIMEOUT_SERVER", "TIMEOUT_CONNECT", "MAXCONN"}
-}
-
 // templateLabels are marathon-lb's overridable templates (HAPROXY_{n}_<T>
 // or HAPROXY_<T>): each would splice raw configuration text into the
 // config, so lbsync rejects them and names the structured equivalent.
@@ -64,45 +55,67 @@ func appLevelLabels() []string {
 }
 
 // checkLabelNames warns about every HAPROXY_* key of meta that is a
-// template override or unknown.
-func checkLabelNames(meta map[string]string, idx int, warn func(string, ...any)) {
-	own := "HAPROXY_" + strconv.Itoa(idx) + "_"
-	tmpl := templateLabels()
-	for _, k := range sortedKeys(meta) {
-		name, ok := strings.CutPrefix(k, own)
+// template override or unknown. The common case (only known labels)
+// allocates nothing.
+func checkLabelNames(meta map[string]string, idx int, warn func(string, ...any)) (extra bool) {
+	var odd []string
+	var buf [24]byte
+	own := string(strconv.AppendInt(append(buf[:0], "HAPROXY_"...), int64(idx), 10)) + "_"
+	for k := range meta {
+		rest, ok := strings.CutPrefix(k, "HAPROXY_")
 		if !ok {
-			rest, app := strings.CutPrefix(k, "HAPROXY_")
-			if !app || slices.Contains(appLevelLabels(), rest) || startsWithDigit(rest) {
-				continue
-			}
-			if eq, isT := tmpl[rest]; isT {
-				warn("%s rejected: template overrides are raw HAProxy configuration, which lbsync never takes from labels; structured equivalent: %s (lbsync/README.md)", k, eq)
+			continue
+		}
+		if name, mine := strings.CutPrefix(k, own); mine {
+			switch {
+			case !isValueLabel(name):
+				odd = append(odd, k)
+			case !isBasicLabel(name):
+				extra = true
 			}
 			continue
 		}
-		if slices.Contains(valueLabels(), name) {
-			continue
+		if startsWithDigit(rest) || slices.Contains(appLevelLabels(), rest) {
+			continue // another port's label, or an app-level one
 		}
+		odd = append(odd, k)
+	}
+	if len(odd) == 0 {
+		return extra
+	}
+	slices.Sort(odd)
+	tmpl := templateLabels()
+	for _, k := range odd {
+		name := strings.TrimPrefix(strings.TrimPrefix(k, own), "HAPROXY_")
 		if eq, isT := tmpl[name]; isT {
 			warn("%s rejected: template overrides are raw HAProxy configuration, which lbsync never takes from labels; structured equivalent: %s (lbsync/README.md)", k, eq)
-			continue
+		} else if strings.HasPrefix(k, own) {
+			warn("%s ignored: not a label lbsync knows", k)
 		}
-		warn("%s ignored: not a label lbsync knows", k)
 	}
+	return extra
+}
+
+// isBasicLabel: the labels applyLabels reads itself.
+func isBasicLabel(name string) bool {
+	switch name {
+	case "GROUP", "VHOST", "PATH", "MODE", "BALANCE", "STICKY", "REDIRECT_TO_HTTPS", "SSL_CERT":
+		return true
+	}
+	return false
+}
+
+func isValueLabel(name string) bool {
+	switch name {
+	case "GROUP", "VHOST", "PATH", "MODE", "BALANCE", "STICKY", "REDIRECT_TO_HTTPS", "SSL_CERT",
+		"PORT", "BIND_ADDR", "BIND_OPTIONS", "AUTH", "USE_HSTS", "BACKEND_WEIGHT", "HTTP_BACKEND_PROXYPASS_PATH",
+		"HTTP_BACKEND_REVPROXY_PATH", "HTTP_BACKEND_REDIR", "ENABLED", "TIMEOUT_SERVER", "TIMEOUT_CONNECT", "MAXCONN":
+		return true
+	}
+	return false
 }
 
 func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		if strings.HasPrefix(k, "HAPROXY_") {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 // applyMoreLabels reads the labels added after marathon-lb's basic set.
 func applyMoreLabels(svc *Service, meta map[string]string, warn func(string, ...any)) {
@@ -112,7 +125,12 @@ func applyMoreLabels(svc *Service, meta map[string]string, warn func(string, ...
 		v, ok := meta[k]
 		return k, v, ok && v != ""
 	}
-	checkLabelNames(meta, idx, warn)
+	if len(svc.Paths) > 0 {
+		svc.RouteWeight = 1 // marathon-lb: path-routed backends sort before plain host rules
+	}
+	if !checkLabelNames(meta, idx, warn) {
+		return // none of the labels below is set
+	}
 	if k, v, ok := get("PORT"); ok {
 		if p, err := parsePort(v); err != nil {
 			warn("%s %s rejected: %v", k, quoteValue(v), err)
@@ -137,12 +155,9 @@ func applyMoreLabels(svc *Service, meta map[string]string, warn func(string, ...
 	if k, v, ok := get("BACKEND_WEIGHT"); ok {
 		if n, err := parseNumber(v, 0, 1000000); err != nil {
 			warn("%s %s rejected: %v", k, quoteValue(v), err)
-		} else {
+		} else if n > 0 || len(svc.Paths) == 0 {
 			svc.RouteWeight = n
 		}
-	}
-	if len(svc.Paths) > 0 && svc.RouteWeight == 0 {
-		svc.RouteWeight = 1 // marathon-lb: path-routed backends sort before plain host rules
 	}
 	svc.HSTS = boolLabel(get, "USE_HSTS", warn)
 	for _, p := range []struct {
@@ -228,11 +243,37 @@ func enabled(meta map[string]string, idx int, strict bool, warn func(string, ...
 	return true, ""
 }
 
-var (
-	authPart   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-	cryptHash  = regexp.MustCompile(`^\$(1|5|6|2[aby]|y)\$[A-Za-z0-9./$=,]{8,200}$`)
-	timeoutVal = regexp.MustCompile(`^[0-9]{1,6}(us|ms|s|m|h|d)?$`)
-)
+// isAuthPart: 1 to 64 of [A-Za-z0-9_.-].
+func isAuthPart(v string) bool {
+	if v == "" || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(isAlnum(c) || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isCryptHash: "$<id>$…" with id 1, 5, 6, 2a, 2b, 2y or y, then 8 to 200
+// of [A-Za-z0-9./$=,].
+func isCryptHash(v string) bool {
+	rest, ok := strings.CutPrefix(v, "$")
+	if !ok {
+		return false
+	}
+	id, body, ok := strings.Cut(rest, "$")
+	if !ok || !slices.Contains([]string{"1", "5", "6", "2a", "2b", "2y", "y"}, id) || len(body) < 8 || len(body) > 200 {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; !(isAlnum(c) || strings.IndexByte("./$=,", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // parseAuth accepts marathon-lb's realm:user:passwd-hash where the hash is
 // a crypt(3) hash (as `mkpasswd -m sha-512` or `openssl passwd -6` make).
@@ -241,20 +282,25 @@ func parseAuth(v string) (*BasicAuth, error) {
 	if len(parts) != 3 {
 		return nil, errors.New("want realm:user:password-hash")
 	}
-	if !authPart.MatchString(parts[0]) {
+	if !isAuthPart(parts[0]) {
 		return nil, errors.New("the realm has 1 to 64 of [A-Za-z0-9_.-]")
 	}
-	if !authPart.MatchString(parts[1]) {
+	if !isAuthPart(parts[1]) {
 		return nil, errors.New("the user has 1 to 64 of [A-Za-z0-9_.-]")
 	}
-	if !cryptHash.MatchString(parts[2]) {
+	if !isCryptHash(parts[2]) {
 		return nil, errors.New("the password is not a crypt(3) hash ($6$…, $5$…, $2y$…, $1$…)")
 	}
 	return &BasicAuth{Realm: parts[0], User: parts[1], PasswordHash: parts[2]}, nil
 }
 
+// checkTimeout accepts an HAProxy time: 1 to 6 digits and an optional
+// unit us, ms, s, m, h or d.
 func checkTimeout(v string) error {
-	if !timeoutVal.MatchString(v) {
+	digits := strings.TrimRightFunc(v, func(r rune) bool { return r >= 'a' && r <= 'z' })
+	unit := v[len(digits):]
+	_, err := parseNumber(digits, 0, 999999)
+	if err != nil || len(digits) > 6 || !slices.Contains([]string{"", "us", "ms", "s", "m", "h", "d"}, unit) {
 		return errors.New("not an HAProxy time (a number with an optional unit us, ms, s, m, h, d)")
 	}
 	return nil

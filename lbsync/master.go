@@ -52,8 +52,10 @@ func NewMasterClient(cfg MasterClientConfig) *MasterClient {
 }
 
 // masterEvents are the event types after which the record may differ.
-var masterEvents = []string{"api_post_event", "deployment_info", "deployment_success", "deployment_failed",
-	"app_terminated_event", "group_change_success"}
+func masterEvents() []string {
+	return []string{"api_post_event", "deployment_info", "deployment_success", "deployment_failed",
+		"app_terminated_event", "group_change_success"}
+}
 
 // Fetch reads the record once.
 func (c *MasterClient) Fetch(ctx context.Context) (*MasterRecord, error) {
@@ -194,7 +196,7 @@ func (c *MasterClient) followEvents(ctx context.Context, kick chan<- struct{}) {
 }
 
 func (c *MasterClient) readEvents(ctx context.Context, onEvent func(string)) error {
-	q := "?event_type=" + strings.Join(masterEvents, "&event_type=")
+	q := "?event_type=" + strings.Join(masterEvents(), "&event_type=")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL+"/v2/events"+q, nil)
 	if err != nil {
 		return err

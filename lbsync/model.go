@@ -293,7 +293,7 @@ func BuildModel(s Snapshot, r Rules) (Model, []Warning) {
 		}
 	}
 	slices.Sort(ports)
-	m := Model{HTTPPort: r.HTTPPort}
+	m := Model{HTTPPort: r.HTTPPort, Services: make([]Service, 0, len(ports))}
 	for _, port := range ports {
 		svc, ok := b.buildService(port, byPort[port], shapes[port])
 		if !ok {
@@ -460,10 +460,14 @@ func buildRoutes(svcs []Service, warn func(string, string, ...any)) []Route {
 	type key struct{ host, path string }
 	owner := map[key]int{}
 	weight := map[string]int{}
-	order := slices.Clone(svcs)
-	slices.SortStableFunc(order, func(a, b Service) int { return cmp.Compare(b.RouteWeight, a.RouteWeight) })
+	order := make([]int, len(svcs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(svcs[b].RouteWeight, svcs[a].RouteWeight) })
 	var routes []Route
-	for _, s := range order {
+	for _, i := range order {
+		s := &svcs[i]
 		weight[s.Name] = s.RouteWeight
 		paths := s.Paths
 		if len(paths) == 0 {

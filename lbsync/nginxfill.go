@@ -11,11 +11,6 @@ import (
 // (requests get 502 until an instance appears).
 const EmptyUpstreamPlaceholder = "server 127.0.0.1:1 down; # berth lbsync: no instances yet"
 
-var (
-	upstreamStart = regexp.MustCompile(`(?m)(^|[\s;{}])upstream\s+[^\s{;#]+\s*\{`)
-	serverWord    = regexp.MustCompile(`(^|[\s;{])server\s`)
-)
-
 // FillEmptyUpstreams returns conf with every `upstream name { … }` block
 // that has no server directive given the placeholder server, and the
 // names of the blocks it filled. A consul-template template such as the
@@ -23,6 +18,8 @@ var (
 // renders such a block while the service has no instances; without this,
 // every render fails `nginx -t` until it has some. It is pure.
 func FillEmptyUpstreams(conf []byte) ([]byte, []string) {
+	upstreamStart := regexp.MustCompile(`(?m)(^|[\s;{}])upstream\s+[^\s{;#]+\s*\{`)
+	serverWord := regexp.MustCompile(`(^|[\s;{])server\s`)
 	var out bytes.Buffer
 	var filled []string
 	rest := conf
