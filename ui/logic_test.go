@@ -172,3 +172,20 @@ func TestHandlerTransportStreams(t *testing.T) {
 		t.Fatal("handler still running 10s after the body was closed")
 	}
 }
+
+// TestHandlerTransportPanic: a panicking API handler fails the call, not
+// the process.
+func TestHandlerTransportPanic(t *testing.T) {
+	c := &http.Client{Transport: handlerTransport{h: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	})}}
+	resp, err := c.Get(apiBase + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || rerr == nil || !strings.Contains(rerr.Error(), "boom") {
+		t.Fatalf("status %d, read error %v", resp.StatusCode, rerr)
+	}
+}

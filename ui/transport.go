@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -30,6 +31,14 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	w := &pipeWriter{header: http.Header{}, pw: pw, ready: make(chan struct{}), req: req}
 	go func() {
 		defer func() {
+			// As net/http does for a served request, a panicking handler
+			// fails its request only (500 when nothing was written yet),
+			// not the process.
+			if p := recover(); p != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+				pw.CloseWithError(fmt.Errorf("ui: API handler panicked: %v", p))
+				return
+			}
 			w.WriteHeader(http.StatusOK) // a handler that wrote nothing answers 200
 			pw.Close()
 		}()
