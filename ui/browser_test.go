@@ -128,6 +128,22 @@ func (b *browser) waitJS(what, expr string, timeout time.Duration) {
 	}
 }
 
+// checkLabels fails the test when a visible form control has no label.
+func (b *browser) checkLabels(page string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(
+		"input:not([type=hidden]), select, textarea")].filter(e => e.labels.length === 0 && !e.getAttribute("aria-label"))
+		.map(e => e.outerHTML)`))
+	if err != nil {
+		b.t.Fatalf("%s: checking labels: %v", page, err)
+	}
+	if len(unlabelled) > 0 {
+		b.t.Fatalf("%s: form controls without a label: %v", page, unlabelled)
+	}
+}
+
 // submit clicks sel (a button that submits a form) and waits for the
 // page the submission leads to.
 func (b *browser) submit(what string, sel chromedp.CSS) {
@@ -152,9 +168,11 @@ func (b *browser) submit(what string, sel chromedp.CSS) {
 	b.t.Fatalf("%s: no new page after 30s\npage text:\n%s", what, b.text())
 }
 
-// screenshot saves the page as name.png.
+// screenshot saves the page as name.png, after checking that every
+// form control of the page has a label (its own, or aria-label).
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
+	b.checkLabels(name)
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -206,6 +224,9 @@ func TestBrowser(t *testing.T) {
 	b.open("/")
 	b.waitJS("the apps page", `location.pathname === "/ui/apps"`, 10*time.Second)
 	b.screenshot("apps-empty")
+	// Keyboard: the first Tab reaches the skip link, Enter moves to the content.
+	b.run("tab to the skip link", 10*time.Second, chromedp.KeyEvent("\t"))
+	b.waitJS("the skip link focused", `document.activeElement.className === "skip"`, 5*time.Second)
 
 	// Create an app with the form.
 	b.open("/ui/new")
