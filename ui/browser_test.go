@@ -3,6 +3,8 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,6 +335,22 @@ func TestBrowser(t *testing.T) {
 	b.waitJS("followed output", `document.getElementById("log").textContent.length > `+strconv.Itoa(len(before)+40), 20*time.Second)
 	b.run("stop following", 10*time.Second, chromedp.Click(chromedp.CSS("#follow")))
 	b.screenshot("sandbox")
+	// Download: the whole stream as an attachment.
+	ctxD, cancelD := context.WithTimeout(b.ctx, 10*time.Second)
+	href, err := chromedp.Run(ctxD, chromedp.Evaluate[string](`document.querySelector("a[download]").href`))
+	cancelD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlResp, err := http.Get(href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, _ := io.ReadAll(dlResp.Body)
+	dlResp.Body.Close()
+	if cd := dlResp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") || !strings.HasPrefix(string(dl), "hello-from-ui-test\n") {
+		t.Fatalf("download %s: %q %.100q", href, cd, dl)
+	}
 	b.open("/ui/groups")
 	if got := b.textOf("#groups"); !strings.Contains(got, "ui-test") || !strings.Contains(got, "/ui-test/web") {
 		t.Fatalf("groups page shows %q", got)
