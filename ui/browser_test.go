@@ -407,3 +407,48 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot("not-found")
 }
+
+// TestBrowserDockerApp creates a Docker app in bridge mode with a port
+// mapping through the form, sees it healthy, reaches it on its host port
+// and destroys it.
+func TestBrowserDockerApp(t *testing.T) {
+	testenv.Image(t, "berth/hello")
+	testenv.CleanupContainers(t, testenv.Docker(t), "berth.app-id", "/ui-docker/web")
+	s := startStack(t, stackOpts{docker: true})
+	b := newBrowser(t, s.url)
+	b.open("/ui/new")
+	b.run("fill the create form", 20*time.Second,
+		chromedp.SetValue(chromedp.CSS("#id"), "/ui-docker/web"),
+		chromedp.SetValue(chromedp.CSS("#image"), "berth/hello"),
+		chromedp.SetValue(chromedp.CSS("#mem"), "32"),
+		chromedp.Click(chromedp.CSS(`input[name=network][value="container/bridge"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="port.0.container"]`), "80"),
+		chromedp.SetValue(chromedp.CSS(`input[name="port.0.host"]`), "0"),
+		chromedp.SetValue(chromedp.CSS(`input[name="port.0.name"]`), "http"),
+		chromedp.SetValue(chromedp.CSS(`select[name="hc.protocol"]`), "HTTP"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.path"]`), "/health"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.portIndex"]`), "0"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.interval"]`), "1"),
+		chromedp.SetValue(chromedp.CSS(`input[name="hc.timeout"]`), "1"),
+	)
+	b.submit("create", `button[name=mode][value=save]`)
+	b.noAlert("create")
+	b.settled(1)
+	b.screenshot("app-docker")
+	hostPort := b.textOf("#task-list tbody td:nth-child(4)")
+	_, port, ok := strings.Cut(strings.TrimSpace(hostPort), ":")
+	if !ok {
+		t.Fatalf("host:ports cell %q", hostPort)
+	}
+	resp, err := http.Get("http://127.0.0.1:" + port + "/")
+	if err != nil {
+		t.Fatalf("the container on its host port %s: %v", port, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the container on its host port %s: %d", port, resp.StatusCode)
+	}
+	b.run("type the confirmation", 10*time.Second, chromedp.SetValue(chromedp.CSS("#confirm"), "/ui-docker/web"))
+	b.submit("destroy", "button.danger")
+	b.noAlert("destroy")
+}

@@ -35,6 +35,8 @@ type stackOpts struct {
 	credentials string
 	routesURL   string
 	noAgent     bool
+	// docker adds the Docker containerizer to the agent.
+	docker bool
 }
 
 func startStack(t testing.TB, opts stackOpts) *stack {
@@ -63,7 +65,7 @@ func startStack(t testing.TB, opts stackOpts) *stack {
 	}
 	var agentDone chan error
 	if !opts.noAgent {
-		agentDone = s.startAgent(ctx)
+		agentDone = s.startAgent(ctx, opts.docker)
 	}
 	t.Cleanup(func() {
 		s.removeAll()
@@ -79,7 +81,7 @@ func startStack(t testing.TB, opts stackOpts) *stack {
 
 // startAgent runs an agent with the process containerizer and a few
 // free host ports.
-func (s *stack) startAgent(ctx context.Context) chan error {
+func (s *stack) startAgent(ctx context.Context, docker bool) chan error {
 	t := s.t
 	t.Helper()
 	hm, err := agent.NewHTTPMaster(agent.HTTPMasterConfig{URL: s.url})
@@ -101,10 +103,14 @@ func (s *stack) startAgent(ctx context.Context) chan error {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runtimes := map[string]agent.Runtime{agent.RuntimeProcess: pr}
+	if docker {
+		runtimes[agent.RuntimeDocker] = agent.NewDockerRuntime(agent.DockerConfig{Client: testenv.Docker(t)})
+	}
 	a, err := agent.New(agent.Config{Master: hm, MasterURL: s.url, Hostname: "ui-agent", AdvertiseIP: "127.0.0.1",
 		Listener: ln, Attributes: map[string]string{"rack": "r1"},
 		Resources: wire.Resources{CPUs: 4, Mem: 4096, Disk: 4096, Ports: ports},
-		WorkDir:   dir, Runtimes: map[string]agent.Runtime{agent.RuntimeProcess: pr}, ResyncInterval: time.Second})
+		WorkDir:   dir, Runtimes: runtimes, ResyncInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
