@@ -35,7 +35,6 @@ type infoJSON struct {
 	Leader         string `json:"leader"`
 	MarathonConfig struct {
 		Hostname     string `json:"hostname"`
-		HTTPPort     string `json:"http_port"`
 		HA           bool   `json:"ha"`
 		LocalPortMin int    `json:"local_port_min"`
 		LocalPortMax int    `json:"local_port_max"`
@@ -43,6 +42,11 @@ type infoJSON struct {
 	ZookeeperConfig struct {
 		ZK string `json:"zk"`
 	} `json:"zookeeper_config"`
+	// HTTPConfig: Marathon's ports are numbers (https_port with TLS).
+	HTTPConfig struct {
+		HTTPPort  int `json:"http_port"`
+		HTTPSPort int `json:"https_port"`
+	} `json:"http_config"`
 	// Standbys, when the master lists them.
 	Standbys []string `json:"standbys"`
 }

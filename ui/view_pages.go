@@ -160,7 +160,7 @@ type RoutesSummary struct {
 func ClusterView(info infoJSON, started time.Time, routes *routesJSON, routesErr string, now time.Time) ClusterPage {
 	p := ClusterPage{Page: Page{Title: "Cluster", Nav: "cluster"}, Leader: info.Leader, IsLeader: info.Elected,
 		HA: info.MarathonConfig.HA, Version: info.Name + " " + info.Version, Standbys: info.Standbys,
-		Self:         net.JoinHostPort(info.MarathonConfig.Hostname, info.MarathonConfig.HTTPPort),
+		Self:         net.JoinHostPort(info.MarathonConfig.Hostname, strconv.Itoa(infoPort(info))),
 		ServicePorts: strconv.Itoa(info.MarathonConfig.LocalPortMin) + "–" + strconv.Itoa(info.MarathonConfig.LocalPortMax),
 		LBError:      routesErr}
 	p.Store = "embedded (bbolt)"
@@ -339,4 +339,12 @@ func ErrorView(status int, message string) ErrorPage {
 		title = "Not found"
 	}
 	return ErrorPage{Page: Page{Title: title}, Status: status, Message: message, Back: "/ui/apps"}
+}
+
+// infoPort is the port /v2/info says the API is served on.
+func infoPort(info infoJSON) int {
+	if info.HTTPConfig.HTTPPort == 0 {
+		return info.HTTPConfig.HTTPSPort
+	}
+	return info.HTTPConfig.HTTPPort
 }

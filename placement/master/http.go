@@ -95,6 +95,8 @@ func (m *Master) Handler() http.Handler {
 	pub.HandleFunc("GET /v2/leader", m.handleLeader)
 	pub.HandleFunc("DELETE /v2/leader", m.handleAbdicate)
 	pub.HandleFunc("GET /v2/events", m.handleEvents)
+	pub.HandleFunc("/v2/pods", handlePods)
+	pub.HandleFunc("/v2/pods/", handlePods)
 	pub.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "pong\n")

@@ -48,6 +48,9 @@ type Config struct {
 	Leadership Leadership
 	// ZK is the ZooKeeper URL shown in /v2/info (zookeeper_config.zk).
 	ZK string
+	// TLS tells /v2/info that the API is served over HTTPS
+	// (http_config.https_port rather than http_port).
+	TLS bool
 }
 
 // Leadership is what the master needs to know about an election.

@@ -66,6 +66,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	if cfg.Master.Advertise == "" {
 		cfg.Master.Advertise = ln.Addr().String()
 	}
+	cfg.Master.TLS = cfg.TLSCert != ""
 	if cfg.ZK != "" {
 		return serveHA(ctx, cfg, ln)
 	}

@@ -191,30 +191,6 @@ func hostPort(u string) string {
 	return strings.TrimSuffix(u, "/")
 }
 
-// handleInfo serves GET /v2/info.
-func (m *Master) handleInfo(w http.ResponseWriter, _ *http.Request) {
-	host, port, _ := strings.Cut(m.self(), ":")
-	var leader, zkURL any
-	if l := m.leader(); l != "" {
-		leader = l
-	}
-	if m.cfg.ZK != "" {
-		zkURL = m.cfg.ZK
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"name": "berth", "version": "1.0.0", "buildref": "berth", "elected": m.elected(), "leader": leader,
-		"frameworkId": "berth",
-		"marathon_config": map[string]any{
-			"hostname": host, "http_port": port, "local_port_min": m.spMin(), "local_port_max": m.spMax(),
-			"framework_name": "berth", "ha": m.cfg.Leadership != nil, "checkpoint": true, "mesos_role": "*",
-			"executor": "//cmd", "features": []string{}, "task_launch_timeout": 300000,
-			"agent_timeout_seconds": m.cfg.AgentTimeout.Seconds(),
-		},
-		"zookeeper_config": map[string]any{"zk": zkURL, "zk_max_versions": m.cfg.MaxVersions},
-		"http_config":      map[string]any{"http_port": port},
-	})
-}
-
 func (m *Master) spMin() int {
 	if m.cfg.ServicePortMin == 0 {
 		return 10000
