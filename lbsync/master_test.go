@@ -108,7 +108,8 @@ func TestMasterOwnership(t *testing.T) {
 	}
 
 	reloads := h.reloads()
-	h.register("/web", sp, newBackend(t, "web-1"), MetaCluster, "c1")
+	// The registrator copies the app's labels into the instance's Meta.
+	h.register("/web", sp, newBackend(t, "web-1"), MetaCluster, "c1", "HAPROXY_0_MODE", "http")
 	h.expectSet(sp, "", "web-1")
 	if h.reloads() != reloads {
 		t.Error("the first instance of a known app needed a reload")
