@@ -49,7 +49,6 @@ func deploymentID(body []byte) string {
 // destroy (typed confirmation), kill (tasks, optionally scaling down),
 // apply (a stored version).
 func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
-	ctx, a := r.Context(), u.api(r)
 	id := normalizeID(r.PathValue("id"))
 	back := appHref(id)
 	if err := r.ParseForm(); err != nil {
@@ -57,70 +56,20 @@ func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	var (
-		body []byte
-		err  error
-		msg  string
-	)
 	// force overrides a deployment that locks the app (Marathon's
 	// ?force=true), offered after a 409.
 	force := ""
 	if f.Get("force") == "1" {
 		force = "?force=true"
 	}
-	switch f.Get("action") {
-	case "scale", "suspend":
-		n := 0
-		if f.Get("action") == "scale" {
-			if n, err = strconv.Atoi(strings.TrimSpace(f.Get("instances"))); err != nil || n < 0 {
-				redirect(w, r, back, "", fmt.Errorf("instances %q: want a whole number, 0 or more", f.Get("instances")))
-				return
-			}
-		}
-		inst, _ := json.Marshal(map[string]int{"instances": n})
-		body, _, err = a.call(ctx, http.MethodPatch, appPath(id)+force, inst)
-		msg = fmt.Sprintf("Scaling %s to %d instance(s)", id, n)
-	case "restart":
-		body, _, err = a.call(ctx, http.MethodPost, appPath(id)+"/restart"+force, nil)
-		msg = "Restarting " + id
-	case "destroy":
-		if normalizeID(f.Get("confirm")) != id || strings.TrimSpace(f.Get("confirm")) == "" {
-			redirect(w, r, back, "", fmt.Errorf("not destroyed: type the app id %s to confirm", id))
-			return
-		}
-		if _, _, err = a.call(ctx, http.MethodDelete, appPath(id), nil); err == nil {
-			redirect(w, r, "/ui/apps", "Destroying "+id, nil)
-			return
-		}
-	case "kill":
-		ids := f["task"]
-		if len(ids) == 0 {
-			redirect(w, r, back, "", errors.New("select the tasks to kill"))
-			return
-		}
-		scale := f.Get("scale") == "true"
-		req, _ := json.Marshal(map[string][]string{"ids": ids})
-		_, _, err = a.call(ctx, http.MethodPost, "/v2/tasks/delete?scale="+strconv.FormatBool(scale), req)
-		msg = "Killing " + plural(len(ids), "task")
-		if scale {
-			msg += " and scaling down"
-		}
-	case "apply":
-		v, _ := json.Marshal(map[string]string{"version": f.Get("version")})
-		body, _, err = a.call(ctx, http.MethodPut, appPath(id)+force, v)
-		msg = "Applying version " + f.Get("version")
-	default:
-		redirect(w, r, back, "", fmt.Errorf("unknown action %q", f.Get("action")))
-		return
-	}
-	if err != nil && statusOf(err) == http.StatusUnauthorized {
+	res := u.runAppAction(r, id, f, force)
+	err := res.err
+	switch {
+	case statusOf(err) == http.StatusUnauthorized:
 		u.fail(w, r, err)
-		return
-	}
-	if d := deploymentID(body); d != "" && err == nil {
-		msg += " (deployment " + d + ")"
-	}
-	if statusOf(err) == http.StatusConflict && force == "" {
+	case res.to != "":
+		redirect(w, r, res.to, res.msg, err)
+	case statusOf(err) == http.StatusConflict && force == "":
 		// Offer the same action again with force.
 		retry := url.Values{}
 		for _, k := range []string{"action", "instances", "version"} {
@@ -130,9 +79,68 @@ func (u *UI) appAction(w http.ResponseWriter, r *http.Request) {
 		}
 		q := url.Values{"err": {errMessage(err)}, "retry": {retry.Encode()}}
 		http.Redirect(w, r, back+"?"+q.Encode(), http.StatusSeeOther)
-		return
+	default:
+		msg := res.msg
+		if d := deploymentID(res.body); d != "" && err == nil {
+			msg += " (deployment " + d + ")"
+		}
+		redirect(w, r, back, msg, err)
 	}
-	redirect(w, r, back, msg, err)
+}
+
+// actionResult is what one app action did: the API's answer, the notice,
+// the error, and where to go when not back to the app (to).
+type actionResult struct {
+	body    []byte
+	msg, to string
+	err     error
+}
+
+func (u *UI) runAppAction(r *http.Request, id string, f url.Values, force string) actionResult {
+	ctx, a := r.Context(), u.api(r)
+	var res actionResult
+	switch f.Get("action") {
+	case "scale", "suspend":
+		n := 0
+		if f.Get("action") == "scale" {
+			var err error
+			if n, err = strconv.Atoi(strings.TrimSpace(f.Get("instances"))); err != nil || n < 0 {
+				return actionResult{err: fmt.Errorf("instances %q: want a whole number, 0 or more", f.Get("instances"))}
+			}
+		}
+		inst, _ := json.Marshal(map[string]int{"instances": n})
+		res.body, _, res.err = a.call(ctx, http.MethodPatch, appPath(id)+force, inst)
+		res.msg = fmt.Sprintf("Scaling %s to %d instance(s)", id, n)
+	case "restart":
+		res.body, _, res.err = a.call(ctx, http.MethodPost, appPath(id)+"/restart"+force, nil)
+		res.msg = "Restarting " + id
+	case "destroy":
+		if normalizeID(f.Get("confirm")) != id || strings.TrimSpace(f.Get("confirm")) == "" {
+			return actionResult{err: fmt.Errorf("not destroyed: type the app id %s to confirm", id)}
+		}
+		if _, _, res.err = a.call(ctx, http.MethodDelete, appPath(id), nil); res.err == nil {
+			res.to, res.msg = "/ui/apps", "Destroying "+id
+		}
+	case "kill":
+		ids := f["task"]
+		if len(ids) == 0 {
+			return actionResult{err: errors.New("select the tasks to kill")}
+		}
+		scale := f.Get("scale") == "true"
+		req, _ := json.Marshal(map[string][]string{"ids": ids})
+		_, _, res.err = a.call(ctx, http.MethodPost, "/v2/tasks/delete?scale="+strconv.FormatBool(scale), req)
+		res.msg = "Killing " + plural(len(ids), "task")
+		if scale {
+			res.msg += " and scaling down"
+		}
+	case "apply":
+		v, _ := json.Marshal(map[string]string{"version": f.Get("version")})
+		res.body, _, res.err = a.call(ctx, http.MethodPut, appPath(id)+force, v)
+		res.msg = "Applying version " + f.Get("version")
+	default:
+		return actionResult{err: fmt.Errorf("unknown action %q", f.Get("action"))}
+	}
+	return res
 }
 
 // RetryForm is an action refused because a deployment locks the app,
@@ -184,6 +192,24 @@ func (u *UI) deploymentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, back, msg, err)
+}
+
+// saveApp creates (POST) or replaces (PUT) an app from doc and returns
+// its id and the API's answer.
+func (u *UI) saveApp(r *http.Request, edit bool, editID string, doc json.RawMessage) (string, []byte, error) {
+	ctx, a := r.Context(), u.api(r)
+	if edit {
+		body, _, err := a.call(ctx, http.MethodPut, appPath(editID), doc)
+		return editID, body, err
+	}
+	body, _, err := a.call(ctx, http.MethodPost, "/v2/apps", doc)
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err == nil && json.Unmarshal(body, &created) == nil {
+		return created.ID, body, nil
+	}
+	return "", body, err
 }
 
 // newDefinition is the create form's starting document.
@@ -262,21 +288,7 @@ func (u *UI) formPost(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, http.StatusOK, "form", &p)
 		return
 	}
-	ctx, a := r.Context(), u.api(r)
-	var err error
-	var body []byte
-	id := editID
-	if edit {
-		body, _, err = a.call(ctx, http.MethodPut, appPath(editID), doc)
-	} else {
-		body, _, err = a.call(ctx, http.MethodPost, "/v2/apps", doc)
-		var created struct {
-			ID string `json:"id"`
-		}
-		if err == nil && json.Unmarshal(body, &created) == nil {
-			id = created.ID
-		}
-	}
+	id, body, err := u.saveApp(r, edit, editID, doc)
 	if err == nil {
 		msg := "Created " + id
 		if edit {
@@ -294,7 +306,11 @@ func (u *UI) formPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	details = ae.Details
-	if len(details) == 0 {
+	switch {
+	case len(details) > 0:
+	case ae.Status == http.StatusConflict && !edit: // the id is taken
+		details = []apiDetail{{Path: "/id", Errors: []string{ae.Message}}}
+	default:
 		details = []apiDetail{{Path: "/", Errors: []string{ae.Message}}}
 	}
 	p := NewFormView(doc, form, current, details, edit)

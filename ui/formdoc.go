@@ -46,6 +46,16 @@ func FormFromDefinition(doc json.RawMessage) AppForm {
 			f.Ports = append(f.Ports, PortRow{ServicePort: str(p["port"]), Protocol: str(p["protocol"]), Name: str(p["name"])})
 		}
 	}
+	f.Constraints = constraintLines(m)
+	f.HC, f.RC = healthForm(m), readinessForm(m)
+	for _, v := range list(c["volumes"]) {
+		vm := obj(v)
+		f.Volumes = append(f.Volumes, VolumeRow{ContainerPath: str(vm["containerPath"]), HostPath: str(vm["hostPath"]), Mode: str(vm["mode"])})
+	}
+	return f
+}
+
+func constraintLines(m map[string]any) string {
 	var cons []string
 	for _, c := range list(m["constraints"]) {
 		var parts []string
@@ -54,28 +64,34 @@ func FormFromDefinition(doc json.RawMessage) AppForm {
 		}
 		cons = append(cons, strings.Join(parts, " "))
 	}
-	if len(cons) > 0 {
-		f.Constraints = strings.Join(cons, "\n") + "\n"
+	if len(cons) == 0 {
+		return ""
 	}
+	return strings.Join(cons, "\n") + "\n"
+}
+
+func healthForm(m map[string]any) HealthForm {
+	var f HealthForm
 	if hcs := list(m["healthChecks"]); len(hcs) > 0 {
 		h := obj(hcs[0])
-		f.HC = HealthForm{Protocol: str(h["protocol"]), Path: str(h["path"]), PortIndex: str(h["portIndex"]),
+		f = HealthForm{Protocol: str(h["protocol"]), Path: str(h["path"]), PortIndex: str(h["portIndex"]),
 			Command: str(obj(h["command"])["value"]), Grace: str(h["gracePeriodSeconds"]),
 			Interval: str(h["intervalSeconds"]), Timeout: str(h["timeoutSeconds"]), MaxFailures: str(h["maxConsecutiveFailures"])}
 	}
+	return f
+}
+
+func readinessForm(m map[string]any) ReadinessForm {
+	var f ReadinessForm
 	if rcs := list(m["readinessChecks"]); len(rcs) > 0 {
 		r := obj(rcs[0])
 		var codes []string
 		for _, c := range list(r["httpStatusCodesForReady"]) {
 			codes = append(codes, str(c))
 		}
-		f.RC = ReadinessForm{Name: str(r["name"]), Protocol: str(r["protocol"]), Path: str(r["path"]),
+		f = ReadinessForm{Name: str(r["name"]), Protocol: str(r["protocol"]), Path: str(r["path"]),
 			PortName: str(r["portName"]), Interval: str(r["intervalSeconds"]), Timeout: str(r["timeoutSeconds"]),
 			StatusCodes: strings.Join(codes, ",")}
-	}
-	for _, v := range list(c["volumes"]) {
-		vm := obj(v)
-		f.Volumes = append(f.Volumes, VolumeRow{ContainerPath: str(vm["containerPath"]), HostPath: str(vm["hostPath"]), Mode: str(vm["mode"])})
 	}
 	return f
 }
@@ -186,8 +202,33 @@ func applyContainer(m map[string]any, f AppForm) {
 		delete(d, "portMappings")
 	}
 	delete(m, "ports")
-	bridge := f.Network == netBridge
-	if bridge {
+	applyPorts(m, c, f)
+	var vols []any
+	for _, v := range f.Volumes {
+		vm := map[string]any{"containerPath": v.ContainerPath}
+		putStr(vm, "hostPath", v.HostPath)
+		putStr(vm, "mode", v.Mode)
+		vols = append(vols, vm)
+	}
+	if len(vols) > 0 {
+		c["volumes"] = vols
+	} else {
+		delete(c, "volumes")
+	}
+	if _, ok := c["type"]; !ok && len(c) > 0 {
+		c["type"] = "MESOS"
+	}
+	if len(c) == 0 || (len(c) == 1 && c["type"] == "MESOS") {
+		delete(m, "container")
+		return
+	}
+	m["container"] = c
+}
+
+// applyPorts sets the network and the ports: container port mappings
+// (bridge) or port definitions (host).
+func applyPorts(m, c map[string]any, f AppForm) {
+	if f.Network == netBridge {
 		m["networks"] = []any{map[string]any{"mode": netBridge}}
 		var pms []any
 		for _, p := range f.Ports {
@@ -212,26 +253,6 @@ func applyContainer(m map[string]any, f AppForm) {
 		}
 		m["portDefinitions"] = nonNilList(pds)
 	}
-	var vols []any
-	for _, v := range f.Volumes {
-		vm := map[string]any{"containerPath": v.ContainerPath}
-		putStr(vm, "hostPath", v.HostPath)
-		putStr(vm, "mode", v.Mode)
-		vols = append(vols, vm)
-	}
-	if len(vols) > 0 {
-		c["volumes"] = vols
-	} else {
-		delete(c, "volumes")
-	}
-	if _, ok := c["type"]; !ok && len(c) > 0 {
-		c["type"] = "MESOS"
-	}
-	if len(c) == 0 || (len(c) == 1 && c["type"] == "MESOS") {
-		delete(m, "container")
-		return
-	}
-	m["container"] = c
 }
 
 func orZero(s string) string {
