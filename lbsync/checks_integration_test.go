@@ -1,11 +1,14 @@
 package lbsync
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -75,6 +78,21 @@ func TestHealthCheckTakesBackendOut(t *testing.T) {
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("Consul was expected to still report both as passing: %d entries, %v", len(entries), err)
 	}
+	// /routes (berth routes) shows HAProxy's own view next to Consul's.
+	testenv.WaitFor(t, 5*time.Second, "/routes shows b DOWN in HAProxy", func() error {
+		lb := map[string]string{}
+		for _, svc := range fetchStatus(t, h.statusAddr).Services {
+			for _, be := range svc.Backends {
+				lb[be.ID] = be.Health + "/" + be.LB
+			}
+		}
+		if len(lb) != 2 || !slices.Contains(slices.Collect(maps.Values(lb)), "passing/DOWN") ||
+			!slices.Contains(slices.Collect(maps.Values(lb)), "passing/UP") {
+			raw, _ := h.proc.ServersState(context.Background())
+			return fmt.Errorf("backends %v\n%s", lb, raw)
+		}
+		return nil
+	})
 	bFail.Store(false)
 	h.expectSet(sp, "", "a", "b")
 

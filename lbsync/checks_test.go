@@ -68,3 +68,23 @@ func TestRuntimeCommandsCarryWeights(t *testing.T) {
 		}
 	}
 }
+
+func TestParseServerStates(t *testing.T) {
+	out := "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord\n" +
+		"5 web_1 1 s1 10.0.0.1 2 0 1 1 5 15 3 2 6 0 0 0 - 31001 -\n" +
+		"5 web_1 2 s2 10.0.0.2 0 4 1 1 5 17 2 0 6 0 0 0 - 31002 -\n" +
+		"5 web_1 3 s3 10.0.0.3 2 8 1 1 5 15 3 2 6 0 0 0 - 31003 -\n" +
+		"5 web_1 4 s4 10.0.0.4 0 1 1 1 5 15 3 2 6 0 0 0 - 31004 -\n" +
+		"5 web_1 5 s5 127.0.0.1 0 5 1 1 5 15 3 2 6 0 0 0 - 1 -\n"
+	got := parseServerStates(out)
+	want := map[string]string{"web_1/10.0.0.1:31001": "UP", "web_1/10.0.0.2:31002": "DOWN",
+		"web_1/10.0.0.3:31003": "DRAIN", "web_1/10.0.0.4:31004": "MAINT"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}

@@ -168,8 +168,11 @@ type Backend struct {
 	Port    int    `json:"port"`
 	ID      string `json:"id"` // Consul service ID (never rendered)
 	Task    string `json:"task,omitempty"`
-	Health  string `json:"health"`           // Consul's status: passing
-	Weight  int    `json:"weight,omitempty"` // HAProxy server weight; 0 = 1
+	Health  string `json:"health"` // Consul's status: passing
+	// LB is HAProxy's own view of the server when /routes was served
+	// (UP, DOWN, MAINT, DRAIN; "" unknown), from its health checks.
+	LB     string `json:"lb,omitempty"`
+	Weight int    `json:"weight,omitempty"` // HAProxy server weight; 0 = 1
 	// hostPort caches HostPort() for backends built by BuildModel.
 	hostPort string
 }

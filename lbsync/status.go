@@ -106,11 +106,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // Handler serves GET /routes (Status as JSON) and GET /metrics.
 func (s *Syncer) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(s.Status())
+		enc.Encode(s.withLBStates(r.Context(), s.Status()))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	return mux

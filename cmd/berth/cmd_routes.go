@@ -117,7 +117,11 @@ func printRoutes(w io.Writer, st lbsync.Status) {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, b := range s.Backends {
 			weight := max(b.Weight, 1)
-			fmt.Fprintf(tw, "    %s\t%s\tweight %d\t%s\n", net.JoinHostPort(b.Address, strconv.Itoa(b.Port)), b.Health, weight, b.Task)
+			health := "consul " + b.Health
+			if b.LB != "" {
+				health += ", haproxy " + b.LB
+			}
+			fmt.Fprintf(tw, "    %s\t%s\tweight %d\t%s\n", net.JoinHostPort(b.Address, strconv.Itoa(b.Port)), health, weight, b.Task)
 		}
 		for _, e := range s.Excluded {
 			fmt.Fprintf(tw, "    %s\texcluded: %s\t%s\t%s\n", net.JoinHostPort(e.Address, strconv.Itoa(e.Port)), e.Kind, e.Reason, excludedWho(e))

@@ -14,7 +14,7 @@ func TestPrintRoutesExplainsExclusions(t *testing.T) {
 	st := lbsync.Status{HTTPPort: 80, Ownership: "master", ClusterID: "c1",
 		Services: []lbsync.Service{
 			{Name: "web_10001", App: "/web", ServicePort: 10001, Mode: "http", VHosts: []string{"web.test"},
-				Backends: []lbsync.Backend{{Address: "10.0.0.1", Port: 31001, Health: "passing", Weight: 3, Task: "web.1"}},
+				Backends: []lbsync.Backend{{Address: "10.0.0.1", Port: 31001, Health: "passing", LB: "DOWN", Weight: 3, Task: "web.1"}},
 				Excluded: []lbsync.Excluded{
 					{ServicePort: 10001, App: "/web", Address: "10.0.0.2", Port: 31002, Task: "web.2", Kind: lbsync.ExcludedUnhealthy, Reason: "Consul check critical: http: boom"},
 					{ServicePort: 10001, App: "/old", Address: "10.0.0.3", Port: 31003, ID: "n:old:1", Kind: lbsync.ExcludedStaleOwner, Reason: "servicePort 10001 belongs to app /web in the master's record"},
@@ -29,7 +29,7 @@ func TestPrintRoutesExplainsExclusions(t *testing.T) {
 		"servicePort owners: the master's apps; cluster c1",
 		"1 routed, 2 excluded",
 		"no ready instance: connections are closed",
-		"10.0.0.1:31001  passing",
+		"10.0.0.1:31001  consul passing, haproxy DOWN",
 		"weight 3",
 		"excluded: unhealthy",
 		"Consul check critical: http: boom",
