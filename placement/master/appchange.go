@@ -2,6 +2,7 @@ package master
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 
@@ -21,6 +22,9 @@ type change struct {
 	// keepAction stops applyChanges from re-deciding scale versus restart
 	// once servicePorts are assigned (restart and rollback decide it).
 	keepAction bool
+	// deps, when set, are the app's effective dependencies (its own plus
+	// its groups', as app ids); nil: the app's own dependencies.
+	deps []string
 }
 
 // classify tells a scale-only update from one that needs new tasks.
@@ -92,8 +96,13 @@ func (m *Master) applyChanges(changes []change, force bool) (*Deployment, uint64
 	version := m.nextVersion()
 	d := &Deployment{ID: uuid.NewString(), Version: version, CurrentStep: 1,
 		Original: map[string]*marathon.App{}, OriginalGeneration: map[string]string{}}
-	var stops []Action
-	starts, scales := map[int][]Action{}, map[int][]Action{}
+	stops, starts, scales := map[int][]Action{}, map[int][]Action{}, map[int][]Action{}
+	top := 0
+	for _, c := range changes {
+		if c.action == actStop {
+			top = max(top, level[c.id])
+		}
+	}
 	for _, c := range changes {
 		as := m.apps[c.id]
 		if as != nil {
@@ -108,8 +117,9 @@ func (m *Master) applyChanges(changes []change, force bool) (*Deployment, uint64
 			action = classify(as.rec.App, c.app) // automatic servicePorts are now filled in
 		}
 		if c.action == actStop {
-			stops = append(stops, Action{Action: actStop, App: c.id})
-			ops = append(ops, m.stopApp(as)...)
+			// Dependents stop first: only the first stop step kills at once.
+			stops[level[c.id]] = append(stops[level[c.id]], Action{Action: actStop, App: c.id})
+			ops = append(ops, m.stopApp(as, level[c.id] < top)...)
 			continue
 		}
 		if as == nil {
@@ -120,6 +130,9 @@ func (m *Master) applyChanges(changes []change, force bool) (*Deployment, uint64
 		ops = append(ops, m.storeApp(as, c, action, version, d.ID)...)
 	}
 	d.Steps = planSteps(stops, starts, scales, len(changes))
+	if len(d.Steps) == 0 {
+		d.Steps = []Step{{Actions: []Action{}}}
+	}
 	m.addDeployment(d)
 	ops = append(ops, deploymentOp(d))
 	m.events.publish(m.now(), "deployment_info", map[string]any{
@@ -127,13 +140,16 @@ func (m *Master) applyChanges(changes []change, force bool) (*Deployment, uint64
 	return d, m.w.enqueue(ops...), nil
 }
 
-// planSteps orders a deployment: stops first, then each dependency level's
+// planSteps orders a deployment: stops first, dependents before what they
+// depend on (highest level first), then each dependency level's
 // start/update actions, then each level's scale-up of new apps (so an app
 // is launched only once the apps it depends on run).
-func planSteps(stops []Action, starts, scales map[int][]Action, n int) []Step {
+func planSteps(stops, starts, scales map[int][]Action, n int) []Step {
 	var steps []Step
-	if len(stops) > 0 {
-		steps = append(steps, Step{Actions: stops})
+	for l := n; l >= 0; l-- {
+		if acts := stops[l]; len(acts) > 0 {
+			steps = append(steps, Step{Actions: acts})
+		}
 	}
 	for _, byLevel := range []map[int][]Action{starts, scales} {
 		for l := 0; l <= n; l++ {
@@ -146,15 +162,47 @@ func planSteps(stops []Action, starts, scales map[int][]Action, n int) []Step {
 }
 
 // dependencyLevels gives every changed app its depth in the dependency
-// graph among the apps of this deployment; a cycle is a 422.
+// graph among the apps of this deployment (starts and updates among
+// themselves, stops among themselves); a cycle is a 422.
 func dependencyLevels(changes []change) (map[string]int, error) {
-	deps := map[string][]string{}
+	starts, stops := map[string][]string{}, map[string][]string{}
 	for _, c := range changes {
-		if c.app != nil {
-			deps[c.id] = c.app.Dependencies
+		deps := c.deps
+		if deps == nil && c.app != nil {
+			deps = c.app.Dependencies
+		}
+		if c.action == actStop {
+			stops[c.id] = deps
+		} else {
+			starts[c.id] = deps
 		}
 	}
 	level := map[string]int{}
+	for _, g := range []map[string][]string{starts, stops} {
+		l, err := DependencyOrder(g)
+		if err != nil {
+			var v marathon.Violations
+			v.Add("/dependencies", err.Error())
+			return nil, v.Err()
+		}
+		for id, n := range l {
+			level[id] = n
+		}
+	}
+	return level, nil
+}
+
+// ErrCyclicDependencies is DependencyOrder's answer to a cycle.
+var ErrCyclicDependencies = errors.New("Dependency graph has cyclic dependencies.")
+
+// DependencyOrder gives every node of deps (id → the ids it depends on)
+// its level: 0 without dependencies among the nodes, else one more than
+// its deepest dependency. Dependencies outside the graph (apps already
+// running, or unknown) and self-references are ignored. Starting level by
+// level, a node starts only after everything it depends on; stopping
+// from the highest level down, it stops before them.
+func DependencyOrder(deps map[string][]string) (map[string]int, error) {
+	level := make(map[string]int, len(deps))
 	visiting := map[string]bool{}
 	var visit func(id string) (int, bool)
 	visit = func(id string) (int, bool) {
@@ -167,7 +215,7 @@ func dependencyLevels(changes []change) (map[string]int, error) {
 		visiting[id] = true
 		l := 0
 		for _, d := range deps[id] {
-			if _, inPlan := deps[d]; !inPlan || d == id {
+			if _, in := deps[d]; !in || d == id {
 				continue
 			}
 			dl, ok := visit(d)
@@ -180,11 +228,14 @@ func dependencyLevels(changes []change) (map[string]int, error) {
 		level[id] = l
 		return l, true
 	}
-	for _, c := range changes {
-		if _, ok := visit(c.id); !ok {
-			var v marathon.Violations
-			v.Add("/dependencies", "Dependency graph has cyclic dependencies.")
-			return nil, v.Err()
+	ids := make([]string, 0, len(deps))
+	for id := range deps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if _, ok := visit(id); !ok {
+			return nil, ErrCyclicDependencies
 		}
 	}
 	return level, nil
@@ -295,8 +346,10 @@ func (m *Master) storeApp(as *appState, c change, action, version, deployID stri
 
 // stopApp removes an app: it disappears from the API at once, its tasks
 // become orphans that are killed, and the StopApplication action completes
-// when the last one is gone.
-func (m *Master) stopApp(as *appState) []store.Op {
+// when the last one is gone. Deferred (a later stop step of a deployment:
+// its dependents stop first), the orphans keep running until
+// beginStops reaches that step.
+func (m *Master) stopApp(as *appState, deferred bool) []store.Op {
 	id := as.rec.App.ID
 	var ops []store.Op
 	for d := range as.deployments {
@@ -309,7 +362,7 @@ func (m *Master) stopApp(as *appState) []store.Op {
 		ops = append(ops, store.Del(bucketVersions, id+" "+v))
 	}
 	for _, t := range sortedTasks(as.tasks) {
-		t.Killing, t.KillReason = true, killDelete
+		t.Killing, t.KillReason = !deferred, killDelete
 		if !t.Reported {
 			ops = append(ops, m.endTask(t, wire.TaskKilled, "app deleted before its agent reported the task", m.now())...)
 			continue
@@ -401,4 +454,26 @@ func deploymentJSON(d *Deployment) map[string]any {
 		"steps": d.Steps, "currentActions": current, "currentStep": d.CurrentStep,
 		"totalSteps": len(d.Steps),
 	}
+}
+
+// beginStops kills the orphans of the stop actions of d's current step
+// that were deferred until it (stopApp).
+func (m *Master) beginStops(d *Deployment) []store.Op {
+	if d.CurrentStep < 1 || d.CurrentStep > len(d.Steps) {
+		return nil
+	}
+	var ops []store.Op
+	for _, a := range d.Steps[d.CurrentStep-1].Actions {
+		if a.Action != actStop {
+			continue
+		}
+		for _, t := range sortedTasks(m.orphans) {
+			if t.AppID == a.App && !t.Killing {
+				t.Killing = true
+				ops = append(ops, taskOp(t))
+				m.notifyAgent(t.AgentID)
+			}
+		}
+	}
+	return ops
 }

@@ -103,6 +103,11 @@ type counts struct {
 // appendJSON writes the counters as the tail of an object:
 // ,"tasksStaged":…,"deployments":[…] (no closing brace).
 func (c *counts) appendJSON(b []byte) []byte {
+	return c.appendDeployments(c.appendCounts(b))
+}
+
+// appendCounts writes ,"tasksStaged":…,"tasksUnhealthy":….
+func (c *counts) appendCounts(b []byte) []byte {
 	b = append(b, `,"tasksStaged":`...)
 	b = strconv.AppendInt(b, int64(c.TasksStaged), 10)
 	b = append(b, `,"tasksRunning":`...)
@@ -111,6 +116,11 @@ func (c *counts) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(c.TasksHealthy), 10)
 	b = append(b, `,"tasksUnhealthy":`...)
 	b = strconv.AppendInt(b, int64(c.TasksUnhealthy), 10)
+	return b
+}
+
+// appendDeployments writes ,"deployments":[{"id":…},…].
+func (c *counts) appendDeployments(b []byte) []byte {
 	b = append(b, `,"deployments":[`...)
 	for i, d := range c.Deployments {
 		if i > 0 {
@@ -128,6 +138,13 @@ func (m *Master) appView(as *appState, e embedOpts) appView {
 	if as.view == nil {
 		as.view, _ = json.Marshal(as.rec.App)
 	}
+	c := appCounts(as)
+	extra := c.appendJSON(make([]byte, 0, 128))
+	return m.appViewWith(as, e, extra)
+}
+
+// appCounts counts the app's tasks and lists its deployments.
+func appCounts(as *appState) counts {
 	c := counts{Deployments: []map[string]string{}}
 	for _, t := range as.tasks {
 		switch t.State {
@@ -152,7 +169,14 @@ func (m *Master) appView(as *appState, e embedOpts) appView {
 	for _, d := range ids {
 		c.Deployments = append(c.Deployments, map[string]string{"id": d})
 	}
-	extra := c.appendJSON(make([]byte, 0, 128))
+	return c
+}
+
+// appViewWith is appView with the counters' part of extra given.
+func (m *Master) appViewWith(as *appState, e embedOpts, extra []byte) appView {
+	if as.view == nil {
+		as.view, _ = json.Marshal(as.rec.App)
+	}
 	if e.lastTaskFailure && as.rec.LastTaskFailure != nil {
 		b, _ := json.Marshal(as.rec.LastTaskFailure)
 		extra = append(append(extra, `,"lastTaskFailure":`...), b...)

@@ -130,6 +130,10 @@ type Master struct {
 	lastVersion  time.Time
 	dirty        map[string]bool
 	passes       uint64
+	// groups are the stored group records; groupVersions each group's
+	// stored versions, ascending.
+	groups        map[string]*groupMeta
+	groupVersions map[string][]string
 }
 
 // New builds a master and loads its state from cfg.Store.
@@ -147,6 +151,7 @@ func New(ctx context.Context, cfg Config) (*Master, error) {
 		apps: map[string]*appState{}, tasks: map[string]*Task{}, agentTasks: map[string]map[string]*Task{}, orphans: map[string]*Task{},
 		deployments: map[string]*Deployment{}, appLocks: map[string]map[string]bool{}, agents: map[string]*agent{},
 		servicePorts: sp, dirty: map[string]bool{},
+		groups: map[string]*groupMeta{}, groupVersions: map[string][]string{},
 	}
 	m.mx = newMetrics(m)
 	if err := m.load(ctx); err != nil {
@@ -195,7 +200,38 @@ func (m *Master) load(ctx context.Context) error {
 	if err := m.loadDeployments(ctx); err != nil {
 		return err
 	}
+	if err := m.loadGroups(ctx); err != nil {
+		return err
+	}
 	return m.loadAgents(ctx)
+}
+
+func (m *Master) loadGroups(ctx context.Context) error {
+	kvs, err := m.cfg.Store.List(ctx, bucketGroups, "")
+	if err != nil {
+		return fmt.Errorf("master: load groups: %w", err)
+	}
+	for _, kv := range kvs {
+		var g groupMeta
+		if err := json.Unmarshal(kv.Value, &g); err != nil {
+			m.log.Warn("master: skipping unreadable group", "key", kv.Key, "err", err)
+			continue
+		}
+		m.groups[g.ID] = &g
+	}
+	vers, err := m.cfg.Store.List(ctx, bucketGroupVersions, "")
+	if err != nil {
+		return fmt.Errorf("master: load group versions: %w", err)
+	}
+	for _, kv := range vers {
+		if id, v, ok := strings.Cut(kv.Key, " "); ok {
+			m.groupVersions[id] = append(m.groupVersions[id], v)
+		}
+	}
+	for _, vs := range m.groupVersions {
+		sort.Strings(vs)
+	}
+	return nil
 }
 
 func newAppState(rec appRecord) *appState {

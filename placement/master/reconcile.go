@@ -286,6 +286,7 @@ func (m *Master) progressDeployments(now time.Time) []store.Op {
 				"plan": planJSON(d), "currentStep": d.Steps[d.CurrentStep-1]})
 			d.CurrentStep++
 			moved = true
+			ops = append(ops, m.beginStops(d)...)
 			for _, a := range d.AffectedApps {
 				m.dirty[a] = true
 			}
