@@ -225,3 +225,33 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("round trip differs:\n%s\n%s", b, b2)
 	}
 }
+
+func TestReadinessValidation(t *testing.T) {
+	for _, tc := range []struct{ name, body, path string }{
+		{"unknown portName", `{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"name":"web"}],"readinessChecks":[{}]}`, "/readinessChecks(0)/portName"},
+		{"two checks", `{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"name":"http-api"}],"readinessChecks":[{},{}]}`, "/readinessChecks"},
+		{"timeout not below interval", `{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"name":"http-api"}],"readinessChecks":[{"intervalSeconds":5,"timeoutSeconds":5}]}`, "/readinessChecks(0)/timeoutSeconds"},
+		{"bad protocol", `{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"name":"http-api"}],"readinessChecks":[{"protocol":"TCP"}]}`, "/readinessChecks(0)/protocol"},
+		{"unknown key", `{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"name":"http-api"}],"readinessChecks":[{"bogus":1}]}`, "/readinessChecks(0)"},
+	} {
+		_, err := Parse([]byte(tc.body), "/", Options{})
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		b, _ := json.Marshal(err)
+		if !strings.Contains(string(b), `"path":"`+tc.path+`"`) {
+			t.Errorf("%s: %s does not name %s", tc.name, b, tc.path)
+		}
+	}
+	a, err := Parse([]byte(`{"id":"/a","cmd":"x","portDefinitions":[{"port":0,"name":"http-api"}],"readinessChecks":[{"path":"/r"}]}`), "/", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.Readiness()[0]
+	want := ReadinessDefaults()
+	want.Path = "/r"
+	if got.Path != want.Path || got.IntervalSeconds != 30 || got.TimeoutSeconds != 10 || got.PortName != "http-api" {
+		t.Fatalf("defaults: %+v", got)
+	}
+}

@@ -223,7 +223,7 @@ func convertRest(in *appIn, a *App, v *Violations) {
 	convertNetworking(in, a, v)
 	convertHealthChecks(in.HealthChecks, a)
 	if in.ReadinessChecks != nil {
-		a.ReadinessChecks = in.ReadinessChecks
+		a.ReadinessChecks = decodeReadiness(in.ReadinessChecks, v)
 	}
 	if in.Dependencies != nil {
 		a.Dependencies = make([]string, len(in.Dependencies))

@@ -28,6 +28,7 @@ func Validate(a *App, opts Options) error {
 	validatePorts(a, &v)
 	validateContainer(a, opts, &v)
 	validateHealthChecks(a, &v)
+	validateReadiness(a, &v)
 	validateStrategy(a, &v)
 	for i, c := range a.Constraints {
 		for _, msg := range ConstraintErrors(c) {

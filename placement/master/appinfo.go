@@ -61,7 +61,7 @@ func toTaskJSON(t *Task) taskJSON {
 }
 
 type embedOpts struct {
-	tasks, counts, deployments, lastTaskFailure, taskStats bool
+	tasks, counts, deployments, lastTaskFailure, taskStats, readiness bool
 }
 
 func parseEmbed(r *http.Request, prefix string) embedOpts {
@@ -74,6 +74,8 @@ func parseEmbed(r *http.Request, prefix string) embedOpts {
 			e.lastTaskFailure = true
 		case "taskStats":
 			e.taskStats = true
+		case "readiness":
+			e.readiness = true
 		case "failures":
 			e.tasks, e.lastTaskFailure = true, true
 		}
@@ -184,6 +186,10 @@ func (m *Master) appViewWith(as *appState, e embedOpts, extra []byte) appView {
 	if e.taskStats {
 		b, _ := json.Marshal(m.taskStats(as))
 		extra = append(append(extra, `,"taskStats":`...), b...)
+	}
+	if e.readiness {
+		b, _ := json.Marshal(m.readinessResults(as))
+		extra = append(append(extra, `,"readinessCheckResults":`...), b...)
 	}
 	v := appView{app: as.view, extra: extra, embed: e.tasks}
 	if e.tasks {
@@ -340,7 +346,7 @@ func (m *Master) getApp(w http.ResponseWriter, r *http.Request, id string) {
 	var v appView
 	if as != nil {
 		v = m.appView(as, embedOpts{tasks: true, counts: true, deployments: true, lastTaskFailure: true,
-			taskStats: containsEmbed(r, "app.taskStats")})
+			taskStats: containsEmbed(r, "app.taskStats"), readiness: containsEmbed(r, "app.readiness")})
 	}
 	m.mu.Unlock()
 	if as == nil {

@@ -204,6 +204,7 @@ func (m *Master) newTask(as *appState, p placement.Placement, now time.Time) *Ta
 	t := &Task{ID: marathon.SafeID(app.ID) + "." + uuid.NewString(), AppID: app.ID, AgentID: p.AgentID,
 		Host: p.Hostname, ServicePorts: app.ServicePorts(), State: wire.TaskStaging, Version: app.Version,
 		Generation: as.rec.Generation, StagedAt: ts(now)}
+	t.Readiness = initialReadiness(app, t.ID)
 	spec := wire.TaskSpec{TaskID: t.ID, AppID: app.ID, AppVersion: app.Version, Cmd: app.Cmd, Args: app.Args,
 		User: app.User, Env: app.Env, Labels: app.Labels,
 		Resources:              wire.Resources{CPUs: app.CPUs, Mem: app.Mem, Disk: app.Disk, GPUs: float64(app.GPUs)},

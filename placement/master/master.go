@@ -303,6 +303,9 @@ func (m *Master) loadAgents(ctx context.Context) error {
 // Run runs the reconcile loop until ctx ends.
 func (m *Master) Run(ctx context.Context) error {
 	defer close(m.stopping)
+	rctx, stopReadiness := context.WithCancel(ctx)
+	defer m.runReadiness(rctx)()
+	defer stopReadiness()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
 	m.reconcile(true)

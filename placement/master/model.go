@@ -68,6 +68,8 @@ type Task struct {
 	Reported   bool          `json:"reported,omitempty"`
 	KillReason string        `json:"killReason,omitempty"`
 	Spec       wire.TaskSpec `json:"spec"`
+	// Readiness holds one result per readiness check (readiness.go).
+	Readiness []readinessResult `json:"readiness,omitempty"`
 
 	// view caches the task's API JSON; nil when stale.
 	view []byte
@@ -109,10 +111,10 @@ func (t *Task) healthy() *bool {
 	return &ok
 }
 
-// ready reports whether t counts as up for deployments: running and, when
-// it has health checks, healthy.
+// ready reports whether t counts as up for deployments: running, past its
+// readiness checks and, when it has health checks, healthy.
 func (t *Task) ready() bool {
-	if t.State != wire.TaskRunning {
+	if t.State != wire.TaskRunning || !t.readinessReady() {
 		return false
 	}
 	if len(t.Spec.HealthChecks) == 0 {

@@ -28,7 +28,7 @@ func (m *Master) handleDeployments(w http.ResponseWriter, _ *http.Request) {
 	})
 	out := make([]map[string]any, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, deploymentJSON(d))
+		out = append(out, m.withReadiness(deploymentJSON(d)))
 	}
 	m.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
