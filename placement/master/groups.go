@@ -41,7 +41,7 @@ func parseGroupEmbed(r *http.Request) groupEmbed {
 		case "group.apps.taskStats":
 			e.apps, e.app.taskStats = true, true
 		case "group.apps.readiness":
-			e.apps = true
+			e.apps, e.app.readiness = true, true
 		}
 	}
 	return e

@@ -115,6 +115,11 @@ func TestReadinessGatesDeployment(t *testing.T) {
 	if rs := list[0].(map[string]any)["readinessCheckResults"].([]any); rs[0].(map[string]any)["ready"] != true {
 		t.Fatalf("embed=apps.readiness after ready: %v", rs)
 	}
+	root := h.must(200, "GET", "/v2/groups?embed=group.apps&embed=group.apps.readiness", "").json(t)
+	ga := root["apps"].([]any)[0].(map[string]any)
+	if rs, _ := ga["readinessCheckResults"].([]any); len(rs) != 1 || rs[0].(map[string]any)["ready"] != true {
+		t.Fatalf("embed=group.apps.readiness: %v", ga)
+	}
 }
 
 func TestReadinessHoldsOldTasksDuringRestart(t *testing.T) {
