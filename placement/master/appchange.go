@@ -81,6 +81,9 @@ func (m *Master) applyChanges(changes []change, force bool) (*Deployment, uint64
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := m.checkAppIDs(changes); err != nil {
+		return nil, 0, err
+	}
 	var ops []store.Op
 	locked := m.lockedBy(ids)
 	if len(locked) > 0 && !force {
@@ -476,4 +479,29 @@ func (m *Master) beginStops(d *Deployment) []store.Op {
 		}
 	}
 	return ops
+}
+
+// checkAppIDs refuses a new app whose id is a stored group or lies below
+// another app (/shop/web/x under the app /shop/web). Groups known only
+// from deeper app ids are checked by the group endpoints.
+func (m *Master) checkAppIDs(changes []change) error {
+	for _, c := range changes {
+		if c.app == nil || m.apps[c.id] != nil {
+			continue
+		}
+		var v marathon.Violations
+		if m.groups[c.id] != nil {
+			v.Add("/id", "An app and a group cannot both have the id "+c.id)
+		}
+		for p := marathon.ParentOf(c.id); p != "/"; p = marathon.ParentOf(p) {
+			if m.apps[p] != nil {
+				v.Add("/id", "The parent "+p+" of "+c.id+" is an app, not a group")
+				break
+			}
+		}
+		if !v.Empty() {
+			return v.Err()
+		}
+	}
+	return nil
 }

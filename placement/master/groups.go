@@ -86,7 +86,7 @@ func (m *Master) getGroup(w http.ResponseWriter, r *http.Request, id string) {
 	e := parseGroupEmbed(r)
 	m.mu.Lock()
 	n := m.groupIndex()[id]
-	var out map[string]any
+	var out groupInfo
 	if n != nil {
 		out = m.groupJSON(n, e)
 	}
@@ -98,26 +98,40 @@ func (m *Master) getGroup(w http.ResponseWriter, r *http.Request, id string) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// groupJSON is Marathon's GroupInfo of n; call with m.mu held.
-func (m *Master) groupJSON(n *groupNode, e groupEmbed) map[string]any {
-	version := n.Version
-	if version == "" {
-		version = ts(m.lastVersion)
+// groupInfo is Marathon's GroupInfo; apps and groups are absent unless
+// embedded.
+type groupInfo struct {
+	ID           string             `json:"id"`
+	Apps         *[]json.RawMessage `json:"apps,omitempty"`
+	Groups       *[]groupInfo       `json:"groups,omitempty"`
+	Pods         []any              `json:"pods"`
+	Dependencies []string           `json:"dependencies"`
+	Version      string             `json:"version"`
+	EnforceRole  *bool              `json:"enforceRole,omitempty"`
+}
+
+// groupJSON is n's GroupInfo; call with m.mu held.
+func (m *Master) groupJSON(n *groupNode, e groupEmbed) groupInfo {
+	out := groupInfo{ID: n.ID, Pods: []any{}, Dependencies: n.Dependencies, Version: n.Version}
+	if out.Version == "" {
+		out.Version = ts(m.lastVersion)
 	}
-	out := map[string]any{"id": n.ID, "dependencies": n.Dependencies, "version": version, "pods": []any{}}
+	if meta := m.groups[n.ID]; meta != nil {
+		out.EnforceRole = meta.EnforceRole
+	}
 	if e.apps {
 		apps := make([]json.RawMessage, 0, len(n.Apps))
 		for _, a := range n.Apps {
 			apps = append(apps, m.groupAppJSON(m.apps[a], e))
 		}
-		out["apps"] = apps
+		out.Apps = &apps
 	}
 	if e.groups {
-		groups := make([]map[string]any, 0, len(n.Groups))
+		groups := make([]groupInfo, 0, len(n.Groups))
 		for _, g := range n.Groups {
 			groups = append(groups, m.groupJSON(g, e))
 		}
-		out["groups"] = groups
+		out.Groups = &groups
 	}
 	return out
 }

@@ -172,6 +172,13 @@ func TestGroupErrors(t *testing.T) {
 	if r := h.do("POST", "/v2/groups", `{"id":"/a/x"}`); r.code != 422 {
 		t.Fatalf("group over an app id: %d %s", r.code, r.body)
 	}
+	if r := h.do("POST", "/v2/apps", `{"id":"/a/x/y","cmd":"y"}`); r.code != 422 || !strings.Contains(string(r.body), "is an app, not a group") {
+		t.Fatalf("app below an app: %d %s", r.code, r.body)
+	}
+	h.must(201, "POST", "/v2/groups", `{"id":"/empty"}`)
+	if r := h.do("POST", "/v2/apps", `{"id":"/empty","cmd":"y"}`); r.code != 422 {
+		t.Fatalf("app over a group id: %d %s", r.code, r.body)
+	}
 }
 
 func TestGroupPutPatchScaleDelete(t *testing.T) {
