@@ -149,11 +149,12 @@ func (m *Master) planChanges(p *groupPlan, idx map[string]*groupNode) ([]change,
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	current := m.appVersionMap()
 	var changes []change
 	for _, id := range ids {
 		if p.stops[id] {
 			if as := m.apps[id]; as != nil {
-				deps := effectiveDeps(id, as.rec.App.Dependencies, idx, m.appVersionMap())
+				deps := effectiveDeps(id, as.rec.App.Dependencies, idx, current)
 				changes = append(changes, change{id: id, action: actStop, deps: deps})
 			}
 			continue

@@ -53,10 +53,8 @@ func (m *Master) handleGroups(w http.ResponseWriter, r *http.Request) {
 	id := "/" + rest
 	segs := strings.Split(rest, "/")
 	n := len(segs)
-	m.mu.Lock()
-	idx := m.groupIndex()
-	m.mu.Unlock()
-	if _, isGroup := idx[id]; !isGroup && r.Method == http.MethodGet && rest != "" {
+	sub := r.Method == http.MethodGet && (segs[n-1] == "versions" || n >= 2 && segs[n-2] == "versions")
+	if sub && !m.isGroup(id) {
 		switch {
 		case segs[n-1] == "versions":
 			m.groupVersionList(w, "/"+strings.Join(segs[:n-1], "/"))
@@ -80,6 +78,14 @@ func (m *Master) handleGroups(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeMessage(w, http.StatusMethodNotAllowed, "method not allowed")
 	}
+}
+
+// isGroup reports whether id is a group.
+func (m *Master) isGroup(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.groupIndex()[id]
+	return ok
 }
 
 func (m *Master) getGroup(w http.ResponseWriter, r *http.Request, id string) {
