@@ -95,6 +95,7 @@ func (m *Master) Handler() http.Handler {
 	pub.HandleFunc("GET /v2/leader", m.handleLeader)
 	pub.HandleFunc("DELETE /v2/leader", m.handleAbdicate)
 	pub.HandleFunc("GET /v2/events", m.handleEvents)
+	pub.HandleFunc("/v2/eventSubscriptions", m.handleEventSubscriptions)
 	pub.HandleFunc("/v2/groups", m.handleGroups)
 	pub.HandleFunc("/v2/groups/", m.handleGroups)
 	pub.HandleFunc("/v2/pods", handlePods)

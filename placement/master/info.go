@@ -100,8 +100,8 @@ func (m *Master) info() infoBody {
 		},
 		ZookeeperConfig: zookeeperConfig{ZK: m.cfg.ZK, ZKTimeout: 10000, ZKSessionTimeout: 10000,
 			ZKMaxVersions: m.cfg.MaxVersions},
-		HTTPConfig: hc,
-		Berth:      m.berthInfo(),
+		HTTPConfig: hc, EventSubscriber: m.eventSubscriber(),
+		Berth: m.berthInfo(),
 	}
 }
 

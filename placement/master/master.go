@@ -134,6 +134,8 @@ type Master struct {
 	// stored versions, ascending.
 	groups        map[string]*groupMeta
 	groupVersions map[string][]string
+	// callbacks are the /v2/eventSubscriptions HTTP subscribers.
+	callbacks *callbackSet
 }
 
 // New builds a master and loads its state from cfg.Store.
@@ -201,6 +203,9 @@ func (m *Master) load(ctx context.Context) error {
 		return err
 	}
 	if err := m.loadGroups(ctx); err != nil {
+		return err
+	}
+	if err := m.loadCallbacks(ctx); err != nil {
 		return err
 	}
 	return m.loadAgents(ctx)
@@ -305,6 +310,7 @@ func (m *Master) Run(ctx context.Context) error {
 	defer close(m.stopping)
 	rctx, stopReadiness := context.WithCancel(ctx)
 	defer m.runReadiness(rctx)()
+	defer m.runCallbacks(rctx, 200*time.Millisecond)()
 	defer stopReadiness()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
