@@ -41,6 +41,7 @@ func commands() []command {
 		explainCommand(),
 		deploymentsCommand(),
 		leaderCommand(),
+		groupsCommand(),
 		lbsyncCommand(),
 		routesCommand(),
 	}
