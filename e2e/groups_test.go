@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +53,8 @@ func (p *platform) timedTasks(id string) []timedTask {
 // frontend that depends on it; the frontend's task is staged only after
 // every backend task is running and healthy (task timestamps); both
 // answer through HAProxy on their servicePorts; DELETE of the group
-// removes both apps in one deployment and their routes.
+// under load removes both apps in one deployment and leaves no task,
+// container, Consul service or route.
 func TestTwoTierGroup(t *testing.T) {
 	p := startPlatform(t)
 	var res struct {
@@ -89,8 +93,22 @@ func TestTwoTierGroup(t *testing.T) {
 		t.Fatalf("GET /v2/groups/e2e/shop = %+v", g)
 	}
 
+	if n := p.consulInstances("/e2e/shop/"); n != 3 {
+		t.Fatalf("Consul has %d instances of the group's apps, want 3", n)
+	}
+	// Delete under load: requests on both servicePorts while the group goes.
+	ctx, stop := context.WithCancel(context.Background())
+	loads := []*load{runLoad(ctx, p.servicePortURL(front.servicePort(), "/"), 50, 4),
+		runLoad(ctx, p.servicePortURL(back.servicePort(), "/"), 50, 4)}
+	defer stop()
+	testenv.WaitFor(t, 10*time.Second, "load running", func() error {
+		if loads[0].sent.Load() < 10 || loads[1].sent.Load() < 10 {
+			return fmt.Errorf("sent %d, %d", loads[0].sent.Load(), loads[1].sent.Load())
+		}
+		return nil
+	})
 	p.mustAPI("DELETE", "/v2/groups/e2e/shop", nil, nil)
-	testenv.WaitFor(t, 60*time.Second, "group's tasks, containers and routes gone", func() error {
+	testenv.WaitFor(t, 60*time.Second, "group's tasks, containers, Consul services and routes gone", func() error {
 		var apps struct {
 			Apps []any `json:"apps"`
 		}
@@ -108,6 +126,36 @@ func TestTwoTierGroup(t *testing.T) {
 				return fmt.Errorf("%s: routes %v (%v)", a.ID, b, err)
 			}
 		}
+		if n := p.consulInstances("/e2e/shop/"); n != 0 {
+			return fmt.Errorf("%d Consul instances", n)
+		}
 		return nil
 	})
+	stop()
+	t.Logf("load during the delete: frontend %d sent (%d failed), backend %d sent (%d failed)",
+		loads[0].sent.Load(), loads[0].failed.Load(), loads[1].sent.Load(), loads[1].failed.Load())
+}
+
+// consulInstances counts the Consul services (on the dev agent) whose
+// berth_app is below prefix.
+func (p *platform) consulInstances(prefix string) int {
+	p.t.Helper()
+	resp, err := p.http.Get("http://" + p.stack.ConsulHTTP + "/v1/agent/services")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var svcs map[string]struct {
+		Meta map[string]string `json:"Meta"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&svcs); err != nil {
+		p.t.Fatal(err)
+	}
+	n := 0
+	for _, s := range svcs {
+		if strings.HasPrefix(s.Meta["berth_app"], prefix) {
+			n++
+		}
+	}
+	return n
 }
