@@ -86,6 +86,9 @@ func (p *ProcessRuntime) Launch(ctx context.Context, l Launch) (Observed, error)
 	if err := os.MkdirAll(sb, 0o755); err != nil {
 		return Observed{}, fmt.Errorf("create sandbox %s: %w", sb, err)
 	}
+	if err := FetchAll(ctx, sb, spec.Fetch, nil); err != nil {
+		return Observed{}, err
+	}
 	stdout, err := os.OpenFile(filepath.Join(sb, "stdout"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return Observed{}, fmt.Errorf("open stdout: %w", err)

@@ -75,6 +75,19 @@ type TaskSpec struct {
 	// DrainSeconds is how long the task stays out of the load balancer
 	// before SIGTERM.
 	DrainSeconds float64 `json:"drainSeconds"`
+	// Fetch are the app's fetch/uris entries, fetched into the sandbox
+	// before a process task starts (agent/fetch.go).
+	Fetch []FetchURI `json:"fetch,omitempty"`
+}
+
+// FetchURI is Marathon's fetch entry: a local path, file://, http:// or
+// https:// URI, extracted when it is an archive and Extract is set, made
+// executable when Executable is set; DestPath names the file in the sandbox.
+type FetchURI struct {
+	URI        string `json:"uri"`
+	Extract    bool   `json:"extract,omitempty"`
+	Executable bool   `json:"executable,omitempty"`
+	DestPath   string `json:"destPath,omitempty"`
 }
 
 // TaskPort is one port of a task.

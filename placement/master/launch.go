@@ -213,6 +213,7 @@ func (m *Master) newTask(as *appState, p placement.Placement, now time.Time) *Ta
 		spec.KillGracePeriodSeconds = float64(*app.TaskKillGracePeriodSeconds)
 	}
 	spec.Ports = taskPorts(app, p.HostPorts)
+	spec.Fetch = taskFetch(app)
 	for _, tp := range spec.Ports {
 		if tp.HostPort != 0 {
 			t.Ports = append(t.Ports, tp.HostPort)
