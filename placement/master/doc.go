@@ -15,6 +15,11 @@
 // from the apps, their tasks and deployments it recomputes what to launch
 // and what to kill, so a restarted master resumes every deployment.
 //
+// Groups (/v2/groups) are derived from the app ids plus stored group
+// records (dependencies, empty groups); a group request becomes one
+// deployment whose steps DependencyOrder levels from the apps' and their
+// groups' dependencies.
+//
 // With ServerConfig.ZK the master is one of a group sharing a ZooKeeper
 // state (placement/election/ha): a Master is built for each term this
 // process leads, over a store fenced with the term, and Config.Leadership

@@ -196,11 +196,12 @@ func unchanged(cur, upd *marathon.App) bool {
 // snapshot of the group addressed. Call with m.mu held; wait for seq.
 func (m *Master) applyGroup(groupID string, p *groupPlan, idx map[string]*groupNode, force bool) (*Deployment, uint64, error) {
 	changes, err := m.planChanges(p, idx)
-	if err != nil {
-		return nil, 0, err
+	var d *Deployment
+	if err == nil {
+		d, _, err = m.applyChanges(changes, force)
 	}
-	d, _, err := m.applyChanges(changes, force)
 	if err != nil {
+		m.events.publish(m.now(), "group_change_failed", map[string]any{"groupId": groupID, "reason": err.Error()})
 		return nil, 0, err
 	}
 	var ops []store.Op
