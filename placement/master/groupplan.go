@@ -268,3 +268,34 @@ func (m *Master) snapshotGroup(id, version string) []store.Op {
 func groupNotFound(id string) *apiError {
 	return errMessage(http.StatusNotFound, "Group '"+id+"' does not exist")
 }
+
+// dryRunSteps are the steps applyGroup would deploy p in, changing
+// nothing (PUT /v2/groups/{id}?dryRun=true). Call with m.mu held.
+func (m *Master) dryRunSteps(p *groupPlan, idx map[string]*groupNode) ([]Step, error) {
+	changes, err := m.planChanges(p, idx)
+	if err != nil {
+		return nil, err
+	}
+	level, err := dependencyLevels(changes)
+	if err != nil {
+		return nil, err
+	}
+	stops, starts, scales := map[int][]Action{}, map[int][]Action{}, map[int][]Action{}
+	for _, c := range changes {
+		l := level[c.id]
+		switch {
+		case c.action == actStop:
+			stops[l] = append(stops[l], Action{Action: actStop, App: c.id})
+		case m.apps[c.id] == nil:
+			starts[l] = append(starts[l], Action{Action: actStart, App: c.id})
+			scales[l] = append(scales[l], Action{Action: actScale, App: c.id})
+		default:
+			starts[l] = append(starts[l], Action{Action: c.action, App: c.id})
+		}
+	}
+	steps := planSteps(stops, starts, scales, len(changes))
+	if steps == nil {
+		steps = []Step{}
+	}
+	return steps, nil
+}

@@ -3,7 +3,9 @@ package master
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 	"sort"
 	"strings"
 
@@ -53,6 +55,12 @@ func (m *Master) handleGroups(w http.ResponseWriter, r *http.Request) {
 	id := "/" + rest
 	segs := strings.Split(rest, "/")
 	n := len(segs)
+	if r.Method == http.MethodPut && n >= 3 && segs[n-2] == "version" && !m.isGroup(id) {
+		// PUT /v2/groups/{id}/version/{v}: the old rollback path.
+		r.Body = io.NopCloser(strings.NewReader(`{"version":` + strconv.Quote(segs[n-1]) + `}`))
+		m.changeGroup(w, r, "/"+strings.Join(segs[:n-2], "/"), "put")
+		return
+	}
 	sub := r.Method == http.MethodGet && (segs[n-1] == "versions" || n >= 2 && segs[n-2] == "versions")
 	if sub && !m.isGroup(id) {
 		switch {
@@ -210,6 +218,16 @@ func (m *Master) changeGroup(w http.ResponseWriter, r *http.Request, id, mode st
 	}
 	p := newGroupPlan()
 	m.planUpdate(g, mode != "patch", idx, p)
+	if mode == "put" && boolParam(r, "dryRun", false) {
+		steps, err := m.dryRunSteps(p, idx)
+		m.mu.Unlock()
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"steps": steps})
+		return
+	}
 	d, seq, err := m.applyGroup(g.ID, p, idx, boolParam(r, "force", false))
 	m.mu.Unlock()
 	if !m.commitDeployment(w, d, seq, err) {

@@ -278,7 +278,15 @@ func TestGroupRollbackAndGroupDependencies(t *testing.T) {
 	if r := h.do("GET", "/v2/apps/t/front/web", ""); r.code != 404 {
 		t.Fatalf("PUT with groups kept the unlisted group front: %d", r.code)
 	}
-	h.must(200, "PUT", "/v2/groups/t", `{"version":"`+versions[0]+`"}`)
+	dry := h.must(200, "PUT", "/v2/groups/t?dryRun=true", `{"version":"`+versions[0]+`"}`).json(t)
+	if got := jsonText(dry["steps"]); got != `[{"actions":[{"action":"RestartApplication","app":"/t/back/api"}]},`+
+		`{"actions":[{"action":"StartApplication","app":"/t/front/web"}]},{"actions":[{"action":"ScaleApplication","app":"/t/front/web"}]}]` {
+		t.Fatalf("dryRun steps = %s", got)
+	}
+	if h.app("/t/back/api")["cmd"] != "a2" || h.deploymentCount() != 0 {
+		t.Fatal("dryRun changed something")
+	}
+	h.must(200, "PUT", "/v2/groups/t/version/"+versions[0], "")
 	h.converge(a)
 	if h.app("/t/back/api")["cmd"] != "a" || h.app("/t/front/web")["cmd"] != "w" {
 		t.Fatal("rollback did not restore the group")
