@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/berth-platform/berth/placement/marathon"
