@@ -153,7 +153,7 @@ func (m *Master) probeReadiness(ctx context.Context, client *http.Client) {
 	var wg sync.WaitGroup
 	for i := range probes {
 		if probes[i].err != nil {
-			results[i] = probeResult{resp: &readinessResponse{Body: probes[i].err.Error()}}
+			m.log.Warn("master: readiness check has no target", "task", probes[i].taskID, "err", probes[i].err)
 			continue
 		}
 		wg.Add(1)
@@ -205,11 +205,11 @@ func runProbe(ctx context.Context, client *http.Client, p probe) probeResult {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
 	if err != nil {
-		return probeResult{resp: &readinessResponse{Body: err.Error()}}
+		return probeResult{}
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return probeResult{resp: &readinessResponse{Body: err.Error()}}
+		return probeResult{} // no answer: Marathon keeps no lastResponse
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
