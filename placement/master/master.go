@@ -255,10 +255,13 @@ func (m *Master) loadTasks(ctx context.Context) error {
 			continue
 		}
 		m.indexTask(&t)
-		if as := m.apps[t.AppID]; as != nil && t.KillReason != killDelete {
+		if as := m.apps[t.AppID]; as != nil && !expunged(&t) {
 			as.tasks[t.ID] = &t
 		} else {
-			t.Killing, t.KillReason = true, killDelete
+			t.Killing = true
+			if t.KillReason != killWipe {
+				t.KillReason = killDelete
+			}
 			m.orphans[t.ID] = &t
 		}
 	}

@@ -192,7 +192,7 @@ func (m *Master) killAndAnswer(w http.ResponseWriter, r *http.Request, byApp map
 	var out []taskJSON
 	var seq uint64
 	for id, victims := range byApp {
-		seq = m.w.enqueue(m.killTasks(victims, killUser)...)
+		seq = m.w.enqueue(m.userKill(victims, boolParam(r, "wipe", false))...)
 		m.dirty[id] = true
 		for _, t := range victims {
 			out = append(out, toTaskJSON(t))
