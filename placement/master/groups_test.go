@@ -124,6 +124,13 @@ func TestGroupGetEmbed(t *testing.T) {
 	if g := h.must(200, "GET", "/v2/groups/a/empty", "").json(t); g["id"] != "/a/empty" {
 		t.Fatalf("empty group lost on restart: %v", g)
 	}
+	if g := h.must(200, "GET", "/v2/groups/a", "").json(t); len(g["dependencies"].([]any)) != 1 {
+		t.Fatalf("group dependencies lost on restart: %v", g)
+	}
+	var vs []string
+	if err := json.Unmarshal(h.must(200, "GET", "/v2/groups/a/versions", "").body, &vs); err != nil || len(vs) != 1 {
+		t.Fatalf("group versions after restart: %v %v", vs, err)
+	}
 }
 
 func TestGroupErrors(t *testing.T) {
