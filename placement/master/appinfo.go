@@ -254,23 +254,6 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-func (m *Master) taskStats(as *appState) map[string]any {
-	counts := map[string]int{"staged": 0, "running": 0, "healthy": 0, "unhealthy": 0}
-	for _, t := range as.tasks {
-		switch t.State {
-		case wire.TaskStaging, wire.TaskStarting:
-			counts["staged"]++
-		case wire.TaskRunning:
-			counts["running"]++
-		}
-		if h := t.healthy(); h != nil && *h {
-			counts["healthy"]++
-		} else if h != nil {
-			counts["unhealthy"]++
-		}
-	}
-	return map[string]any{"totalSummary": map[string]any{"stats": map[string]any{"counts": counts}}}
-}
 
 func sortedTasks(tasks map[string]*Task) []*Task {
 	out := make([]*Task, 0, len(tasks))
