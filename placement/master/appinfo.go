@@ -254,7 +254,6 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-
 func sortedTasks(tasks map[string]*Task) []*Task {
 	out := make([]*Task, 0, len(tasks))
 	for _, t := range tasks {
