@@ -388,7 +388,13 @@ func (m *Master) cancelDeployment(id, reason string) []store.Op {
 		m.dirty[a] = true
 	}
 	m.events.publish(m.now(), "deployment_failed", map[string]any{"id": id, "plan": planJSON(d), "reason": reason})
-	return []store.Op{store.Del(bucketDeployments, id)}
+	ops := []store.Op{store.Del(bucketDeployments, id)}
+	// Stops deferred to a later step of this deployment happen now: the
+	// apps are gone, their tasks must not outlive the plan.
+	for i := d.CurrentStep; i < len(d.Steps); i++ {
+		ops = append(ops, m.beginStops(&Deployment{Steps: d.Steps, CurrentStep: i + 1})...)
+	}
+	return ops
 }
 
 func (m *Master) addDeployment(d *Deployment) {

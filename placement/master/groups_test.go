@@ -302,3 +302,27 @@ func TestGroupRollbackAndGroupDependencies(t *testing.T) {
 		t.Fatalf("rolled-back web runs %d tasks", n)
 	}
 }
+
+// TestGroupDeleteCanceledKillsDeferredStops: a forced deployment that
+// cancels a group delete still kills the tasks whose stop step was not
+// reached yet.
+func TestGroupDeleteCanceledKillsDeferredStops(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.agent("node-1", nil)
+	h.must(201, "POST", "/v2/groups", `{"id":"/g","apps":[{"id":"a","cmd":"a","cpus":0.1,"mem":8},
+		{"id":"b","cmd":"b","cpus":0.1,"mem":8,"dependencies":["a"]}]}`)
+	h.converge(a)
+	h.must(200, "DELETE", "/v2/groups/g", "")
+	if d := a.desired(); len(d.Kill) != 1 || len(d.Tasks) != 1 {
+		t.Fatalf("first stop step: kill %v, run %d", d.Kill, len(d.Tasks))
+	}
+	// a forced deployment touching /g/a cancels the delete
+	h.must(201, "POST", "/v2/apps?force=true", `{"id":"/g/a","cmd":"new","cpus":0.1,"mem":8,"instances":0}`)
+	if d := a.desired(); len(d.Kill) != 2 {
+		t.Fatalf("after cancel: kill %v, want both old tasks", d.Kill)
+	}
+	h.converge(a)
+	if len(a.running) != 0 {
+		t.Fatalf("still running: %v", a.running)
+	}
+}
