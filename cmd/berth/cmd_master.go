@@ -33,6 +33,7 @@ type masterFlags struct {
 	agentTimeout, zkSession, zkRetry           time.Duration
 	allowPrivileged, allowParams, allowVolumes bool
 	lbsyncStatus                               string
+	jobQueues                                  string
 }
 
 // servicePortRange parses "min-max".
@@ -95,6 +96,7 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.BoolVar(&f.allowPrivileged, "allow-privileged", false, "accept apps with privileged containers")
 	fs.BoolVar(&f.allowParams, "allow-docker-parameters", false, "accept apps with docker parameters")
 	fs.BoolVar(&f.allowVolumes, "allow-host-volumes", false, "accept apps with host volumes")
+	fs.StringVar(&f.jobQueues, "job-queues", "", "capacity-queue tree of the job service (YAML or JSON file; empty: one default queue)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -102,14 +104,19 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "berth master: %v\n", err)
 		return 2
 	}
+	queues, err := loadJobQueues(f.jobQueues)
+	if err != nil {
+		fmt.Fprintf(stderr, "berth master: --job-queues: %v\n", err)
+		return 2
+	}
 	lo, hi, _ := servicePortRange(f.servicePorts)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	err := master.Serve(ctx, master.ServerConfig{
+	err = master.Serve(ctx, master.ServerConfig{
 		Listen: f.listen, WorkDir: f.workDir, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
 		ZK: f.zk, ZKSessionTimeout: f.zkSession, ZKRetry: f.zkRetry, UIRoutesURL: f.lbsyncStatus,
 		Master: master.Config{Advertise: f.advertise,
 			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
-			AgentTimeout: f.agentTimeout, Credentials: f.credentials,
+			AgentTimeout: f.agentTimeout, Credentials: f.credentials, JobQueues: queues,
 			Validation: marathon.Options{AllowPrivileged: f.allowPrivileged,
 				AllowDockerParameters: f.allowParams, AllowHostVolumes: f.allowVolumes},
 		},

@@ -108,6 +108,7 @@ func (m *Master) Handler() http.Handler {
 	pub.HandleFunc("GET /master/state", m.handleMasterState)
 	pub.HandleFunc("GET /master/state.json", m.handleMasterState)
 	pub.HandleFunc("GET /master/slaves", m.handleMasterSlaves)
+	m.mountJobs(pub)
 
 	internal := http.NewServeMux()
 	internal.HandleFunc("POST /internal/v1/agents", m.handleRegister)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-platform/berth/jobs"
+	"github.com/berth-platform/berth/jobs/service"
 	"github.com/berth-platform/berth/placement"
 	"github.com/berth-platform/berth/placement/marathon"
 	"github.com/berth-platform/berth/placement/store"
@@ -48,6 +50,9 @@ type Config struct {
 	Leadership Leadership
 	// ZK is the ZooKeeper URL shown in /v2/info (zookeeper_config.zk).
 	ZK string
+	// JobQueues is the job service's capacity-queue tree (--job-queues;
+	// nil: one "default" queue).
+	JobQueues *jobs.Tree
 	// TLS tells /v2/info that the API is served over HTTPS
 	// (http_config.https_port rather than http_port).
 	TLS bool
@@ -114,6 +119,7 @@ type Master struct {
 	events *bus
 	w      *writer
 	mx     *metrics
+	jobs   *service.Service
 
 	stopping chan struct{}
 	trigger  chan struct{}
@@ -157,6 +163,9 @@ func New(ctx context.Context, cfg Config) (*Master, error) {
 	}
 	m.mx = newMetrics(m)
 	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := m.initJobs(ctx); err != nil {
 		return nil, err
 	}
 	return m, nil

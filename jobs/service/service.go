@@ -1,0 +1,292 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-platform/berth/jobs"
+	"github.com/berth-platform/berth/placement/chronos"
+	"github.com/berth-platform/berth/placement/store"
+)
+
+// Buckets of the master's store the job service owns.
+const (
+	BucketJobs = "jobs"
+	BucketDeps = "jobdeps"
+)
+
+// Store is the part of the master's store the service uses.
+type Store interface {
+	List(ctx context.Context, bucket, prefix string) ([]store.KV, error)
+	Apply(ctx context.Context, ops ...store.Op) error
+}
+
+// Config configures a Service.
+type Config struct {
+	Store    Store
+	Queues   *jobs.Tree // nil = jobs.DefaultQueues()
+	Defaults chronos.Defaults
+	Now      func() time.Time
+	Logger   *slog.Logger
+	// Leader is the leader's host:port for GET …/leader.
+	Leader func() string
+	// HistoryLimit is how many runs are kept per job (default 20).
+	HistoryLimit int
+}
+
+// Run is one entry of a job's history.
+type Run struct {
+	Due      string  `json:"due"`
+	Started  string  `json:"started,omitempty"`
+	Ended    string  `json:"ended,omitempty"`
+	Status   string  `json:"status"` // queued, running, success, failure, skipped
+	Exit     *int    `json:"exitStatus,omitempty"`
+	Agent    string  `json:"agent,omitempty"`
+	TaskID   string  `json:"taskId,omitempty"`
+	Attempt  int     `json:"attempt"`
+	Manual   bool    `json:"manual,omitempty"`
+	Skipped  int     `json:"skipped,omitempty"` // occurrences skipped by epsilon
+	Message  string  `json:"message,omitempty"`
+	Duration float64 `json:"durationSeconds,omitempty"`
+}
+
+// record is one job as stored.
+type record struct {
+	Job     chronos.Job `json:"job"`
+	State   string      `json:"state"` // idle, queued, running
+	History []Run       `json:"history"`
+}
+
+// Service holds the jobs in memory, written through the store.
+type Service struct {
+	cfg  Config
+	log  *slog.Logger
+	mu   sync.Mutex
+	jobs map[string]*record
+	deps jobs.DepState
+	tl   jobs.Timeline
+}
+
+// New loads the jobs from the store.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Queues == nil {
+		cfg.Queues = jobs.DefaultQueues()
+	}
+	if cfg.Defaults == (chronos.Defaults{}) {
+		cfg.Defaults = chronos.DefaultDefaults
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HistoryLimit <= 0 {
+		cfg.HistoryLimit = 20
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, jobs: map[string]*record{}, deps: jobs.DepState{}}
+	kvs, err := cfg.Store.List(ctx, BucketJobs, "")
+	if err != nil {
+		return nil, fmt.Errorf("jobs: load: %w", err)
+	}
+	for _, kv := range kvs {
+		var r record
+		if err := json.Unmarshal(kv.Value, &r); err != nil {
+			return nil, fmt.Errorf("jobs: load %s: %w", kv.Key, err)
+		}
+		s.jobs[r.Job.Name] = &r
+		s.schedule(&r)
+	}
+	deps, err := cfg.Store.List(ctx, BucketDeps, "")
+	if err != nil {
+		return nil, fmt.Errorf("jobs: load dependency state: %w", err)
+	}
+	for _, kv := range deps {
+		if p, c, ok := strings.Cut(kv.Key, "\x00"); ok {
+			s.deps[jobs.Edge{Parent: p, Child: c}] = true
+		}
+	}
+	return s, nil
+}
+
+// schedule puts a scheduled, enabled job on the timeline.
+func (s *Service) schedule(r *record) {
+	s.tl.Remove(r.Job.Name)
+	if r.Job.Schedule == "" || r.Job.Disabled {
+		return
+	}
+	sch, err := jobs.ParseSchedule(r.Job.Schedule, r.Job.ScheduleTimeZone, s.cfg.Now())
+	if err != nil || sch.Done() {
+		return
+	}
+	s.tl.Set(r.Job.Name, sch.Start)
+}
+
+func putRecord(r *record) (store.Op, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return store.Op{}, err
+	}
+	return store.Put(BucketJobs, r.Job.Name, b), nil
+}
+
+// graphWith returns the dependency graph with job j replaced (or removed
+// when j is nil and name is set).
+func (s *Service) graphWith(j *chronos.Job, remove string) (*jobs.Graph, error) {
+	parents := map[string][]string{}
+	for n, r := range s.jobs {
+		if n != remove {
+			parents[n] = r.Job.Parents
+		}
+	}
+	if j != nil {
+		parents[j.Name] = j.Parents
+	}
+	return jobs.NewGraph(parents)
+}
+
+// Put creates or replaces a job from a request body; dependent is true for
+// POST /dependency. A bad body changes nothing.
+func (s *Service) Put(ctx context.Context, body []byte, dependent bool) error {
+	j, err := chronos.Decode(body)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	if err := j.Normalize(s.cfg.Defaults, dependent, now); err != nil {
+		return err
+	}
+	leaf, err := s.cfg.Queues.Resolve(j.Queue)
+	if err != nil {
+		return &chronos.Error{Field: "queue", Message: strings.TrimPrefix(err.Error(), "queue: ")}
+	}
+	j.Queue = leaf
+	if j.Schedule != "" {
+		sch, _ := jobs.ParseSchedule(j.Schedule, j.ScheduleTimeZone, now)
+		j.Schedule = sch.Rebase(now).String()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.graphWith(j, ""); err != nil {
+		return &chronos.Error{Field: "parents", Message: strings.TrimPrefix(err.Error(), "parents: ")}
+	}
+	r := &record{Job: *j, State: "idle"}
+	if old, ok := s.jobs[j.Name]; ok {
+		r.State, r.History = old.State, old.History
+		// counters are the service's, not the client's, once a job exists
+		r.Job.SuccessCount, r.Job.ErrorCount = old.Job.SuccessCount, old.Job.ErrorCount
+		r.Job.LastSuccess, r.Job.LastError = old.Job.LastSuccess, old.Job.LastError
+		r.Job.ErrorsSinceLastSuccess = old.Job.ErrorsSinceLastSuccess
+	}
+	op, err := putRecord(r)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.Apply(ctx, op); err != nil {
+		return fmt.Errorf("jobs: store %s: %w", j.Name, err)
+	}
+	s.jobs[j.Name] = r
+	s.schedule(r)
+	return nil
+}
+
+// ErrUnknown is the 400 for a job that does not exist.
+func errUnknown(name string) error {
+	return &chronos.Error{Field: "name", Message: fmt.Sprintf("job %q does not exist", name)}
+}
+
+// Delete removes a job and re-wires its children as Chronos does: they
+// inherit its parents, or its schedule when it had none.
+func (s *Service) Delete(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.jobs[name]
+	if !ok {
+		return errUnknown(name)
+	}
+	ops := []store.Op{store.Del(BucketJobs, name)}
+	changed := map[string]*record{}
+	for cn, c := range s.jobs {
+		if cn == name || !contains(c.Job.Parents, name) {
+			continue
+		}
+		nc := *c
+		nc.Job.Parents = nil
+		for _, p := range c.Job.Parents {
+			if p != name {
+				nc.Job.Parents = append(nc.Job.Parents, p)
+			}
+		}
+		for _, p := range old.Job.Parents {
+			if !contains(nc.Job.Parents, p) {
+				nc.Job.Parents = append(nc.Job.Parents, p)
+			}
+		}
+		if len(nc.Job.Parents) == 0 {
+			nc.Job.Schedule, nc.Job.ScheduleTimeZone = old.Job.Schedule, old.Job.ScheduleTimeZone
+		}
+		op, err := putRecord(&nc)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, op)
+		changed[cn] = &nc
+	}
+	for e := range s.deps {
+		if e.Parent == name || e.Child == name {
+			ops = append(ops, store.Del(BucketDeps, e.Parent+"\x00"+e.Child))
+		}
+	}
+	if err := s.cfg.Store.Apply(ctx, ops...); err != nil {
+		return fmt.Errorf("jobs: delete %s: %w", name, err)
+	}
+	delete(s.jobs, name)
+	s.tl.Remove(name)
+	for e := range s.deps {
+		if e.Parent == name || e.Child == name {
+			delete(s.deps, e)
+		}
+	}
+	for cn, r := range changed {
+		s.jobs[cn] = r
+		s.schedule(r)
+	}
+	return nil
+}
+
+// DeleteAll removes every job.
+func (s *Service) DeleteAll(ctx context.Context) error {
+	s.mu.Lock()
+	names := make([]string, 0, len(s.jobs))
+	for n := range s.jobs {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	sort.Strings(names)
+	for _, n := range names {
+		if err := s.Delete(ctx, n); err != nil && !isUnknown(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func isUnknown(err error) bool {
+	ce, ok := err.(*chronos.Error)
+	return ok && ce.Field == "name"
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
