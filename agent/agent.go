@@ -28,7 +28,10 @@ type Agent struct {
 
 	mu             sync.Mutex
 	id             string
-	desired        *wire.Desired // nil until the first answer
+	clusterID      string // from the master's Registered; "" = none sent
+	list           taskList
+	foreign        map[string]string // task id -> why it is not ours (logged once)
+	desired        *wire.Desired     // nil until the first answer
 	known          map[string]bool
 	orphanDeadline time.Time
 	tasks          map[string]*taskRecord
@@ -47,7 +50,8 @@ type Agent struct {
 }
 
 type agentFile struct {
-	ID string `json:"id"`
+	ID        string `json:"id"`
+	ClusterID string `json:"clusterId,omitempty"`
 }
 
 // New validates cfg and opens the agent's work dir: its id, its task
@@ -72,7 +76,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	a := &Agent{
-		cfg: cfg, log: cfg.Logger, journal: j, store: store, id: af.ID,
+		cfg: cfg, log: cfg.Logger, journal: j, store: store, id: af.ID, clusterID: af.ClusterID, foreign: map[string]string{},
 		trigger: make(chan struct{}, 1), sendTrigger: make(chan struct{}, 1),
 		known: map[string]bool{}, tasks: recs, observed: map[string]Observed{},
 		busy: map[string]ActionKind{}, health: map[string]*healthRunner{},
@@ -206,7 +210,7 @@ func (a *Agent) watchLoop(ctx context.Context, name string, w Watcher) {
 			b.reset()
 		}
 		d := b.next()
-		a.log.Warn("runtime event stream ended; resyncing and reconnecting", "runtime", name, "err", err, "retry_in", d)
+		a.log.Warn("runtime event stream ended; resyncing and reconnecting", "runtime", name, "err", err, "retry_in", d.String())
 		a.runtimeChanged()
 		if !sleepCtx(ctx, d) {
 			return

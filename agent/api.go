@@ -17,6 +17,7 @@ const maxLogChunk = 8 << 20
 // Handler serves the agent's HTTP API:
 //
 //	GET /v1/state                          -> wire.AgentState
+//	GET /v1/tasks?index=N&wait=30s         -> wire.AgentTasks (long poll)
 //	GET /v1/tasks/{taskId}/logs?stream=stdout|stderr&offset=N&follow=true
 //
 // Logs answers raw bytes. Without follow it answers at most 8 MiB and sets
@@ -26,6 +27,7 @@ const maxLogChunk = 8 << 20
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/state", a.serveState)
+	mux.HandleFunc("GET /v1/tasks", a.serveTasks)
 	mux.HandleFunc("GET /v1/tasks/{taskId}/logs", a.serveLogs)
 	return mux
 }

@@ -25,6 +25,9 @@ type Observed struct {
 	// Message explains an exit (e.g. "OOM killed"), if the runtime knows.
 	Message   string
 	IPAddress string
+	// ClusterID is the task's berth.cluster-id ("" for a task launched
+	// before cluster ids existed).
+	ClusterID string
 }
 
 // ActionKind is what the agent does to one task.

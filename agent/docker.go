@@ -214,7 +214,7 @@ func (d *DockerRuntime) List(ctx context.Context, agentID string) ([]Observed, e
 		if taskID == "" {
 			continue // not Berth's: never touched
 		}
-		o := Observed{TaskID: taskID, AppID: c.Labels[LabelAppID], Runtime: RuntimeDocker, RuntimeID: c.ID}
+		o := Observed{TaskID: taskID, AppID: c.Labels[LabelAppID], Runtime: RuntimeDocker, RuntimeID: c.ID, ClusterID: c.Labels[LabelClusterID]}
 		switch c.State {
 		case "running", "paused", "restarting":
 			o.Running, o.Started = true, true
@@ -285,7 +285,7 @@ func (d *DockerRuntime) Stop(ctx context.Context, o Observed, grace time.Duratio
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	d.log.Info("grace period over; sending SIGKILL", "task", o.TaskID, "grace", grace)
+	d.log.Info("grace period over; sending SIGKILL", "task", o.TaskID, "grace", grace.String())
 	if err := d.cli.ContainerKill(ctx, o.RuntimeID, "SIGKILL"); err != nil && !notRunning(err) {
 		return fmt.Errorf("docker: SIGKILL %s (task %s): %w", o.RuntimeID, o.TaskID, err)
 	}

@@ -33,7 +33,7 @@ func buildDockerSpec(l Launch) (dockerSpec, error) {
 	cfg := &container.Config{
 		Image:  c.Image,
 		Env:    TaskEnv(spec, l.Host, nil),
-		Labels: ContainerLabels(spec, l.AgentID),
+		Labels: TaskLabels(spec, l.AgentID, l.ClusterID),
 	}
 	switch {
 	case spec.Cmd != "":

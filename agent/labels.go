@@ -13,6 +13,10 @@ const (
 	LabelAppID      = "berth.app-id"
 	LabelAppVersion = "berth.app-version"
 	LabelAgentID    = "berth.agent-id"
+	// LabelClusterID is the id of the cluster (the master's store) the
+	// task belongs to; the agent and the registrator act only on their
+	// own cluster's tasks.
+	LabelClusterID = "berth.cluster-id"
 )
 
 // ContainerName is the Docker name of a task's container.
@@ -55,6 +59,16 @@ func ContainerLabels(spec wire.TaskSpec, agentID string) map[string]string {
 		l[pre+"timeout"] = strconv.Itoa(hc.TimeoutSeconds)
 		l[pre+"grace"] = strconv.Itoa(hc.GracePeriodSeconds)
 		l[pre+"max-failures"] = strconv.Itoa(hc.MaxConsecutiveFailures)
+	}
+	return l
+}
+
+// TaskLabels are ContainerLabels plus the cluster id (when known): the
+// labels of a container, and what the task list shows for a process task.
+func TaskLabels(spec wire.TaskSpec, agentID, clusterID string) map[string]string {
+	l := ContainerLabels(spec, agentID)
+	if clusterID != "" {
+		l[LabelClusterID] = clusterID
 	}
 	return l
 }

@@ -42,6 +42,7 @@ type ProcessConfig struct {
 type processFile struct {
 	TaskID     string    `json:"taskId"`
 	AppID      string    `json:"appId"`
+	ClusterID  string    `json:"clusterId,omitempty"`
 	PID        int       `json:"pid"`
 	StartTime  uint64    `json:"startTime"` // /proc/<pid>/stat field 22
 	Exited     bool      `json:"exited,omitempty"`
@@ -122,7 +123,7 @@ func (p *ProcessRuntime) Launch(ctx context.Context, l Launch) (Observed, error)
 		cmd.Wait()         //nolint:errcheck
 		return Observed{}, fmt.Errorf("read start time of pid %d: %w", cmd.Process.Pid, err)
 	}
-	pf := processFile{TaskID: spec.TaskID, AppID: spec.AppID, PID: cmd.Process.Pid, StartTime: st}
+	pf := processFile{TaskID: spec.TaskID, AppID: spec.AppID, ClusterID: l.ClusterID, PID: cmd.Process.Pid, StartTime: st}
 	// A child is registered before its record exists, so List never takes
 	// it for a process adopted after a restart.
 	done := make(chan struct{})

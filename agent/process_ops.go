@@ -15,7 +15,7 @@ import (
 
 func (p *ProcessRuntime) observe(pf processFile) Observed {
 	o := Observed{
-		TaskID: pf.TaskID, AppID: pf.AppID, Runtime: RuntimeProcess, Started: true,
+		TaskID: pf.TaskID, AppID: pf.AppID, Runtime: RuntimeProcess, Started: true, ClusterID: pf.ClusterID,
 		RuntimeID: strconv.Itoa(pf.PID) + ":" + strconv.FormatUint(pf.StartTime, 10),
 	}
 	if pf.Exited {
@@ -111,7 +111,7 @@ func (p *ProcessRuntime) Stop(ctx context.Context, o Observed, grace time.Durati
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	p.log.Info("grace period over; sending SIGKILL", "task", o.TaskID, "grace", grace)
+	p.log.Info("grace period over; sending SIGKILL", "task", o.TaskID, "grace", grace.String())
 	if err := syscall.Kill(-pf.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("process runtime: SIGKILL %s (pgid %d): %w", o.TaskID, pf.PID, err)
 	}

@@ -74,6 +74,7 @@ func (a *Agent) pass(ctx context.Context, fresh bool) {
 		a.poke()
 		return
 	}
+	obs = a.dropForeignLocked(obs)
 	a.observed = make(map[string]Observed, len(obs))
 	for _, o := range obs {
 		a.observed[o.TaskID] = o
@@ -95,6 +96,7 @@ func (a *Agent) decideLocked(ctx context.Context) {
 	}
 	a.updateStatusesLocked()
 	a.syncHealthLocked(ctx)
+	a.publishTasksLocked()
 }
 
 func (a *Agent) listAll(ctx context.Context, agentID string) ([]Observed, error) {
@@ -110,7 +112,7 @@ func (a *Agent) listAll(ctx context.Context, agentID string) ([]Observed, error)
 }
 
 func (a *Agent) adoptLocked(o Observed) {
-	r := &taskRecord{TaskID: o.TaskID, AppID: o.AppID, Runtime: o.Runtime, State: wire.TaskRunning, ContainerID: o.RuntimeID}
+	r := &taskRecord{TaskID: o.TaskID, AppID: o.AppID, Runtime: o.Runtime, State: wire.TaskRunning, ContainerID: o.RuntimeID, ClusterID: o.ClusterID}
 	if a.desired != nil {
 		for _, t := range a.desired.Tasks {
 			if t.TaskID == o.TaskID {
@@ -206,7 +208,7 @@ func runtimeFor(spec wire.TaskSpec) string {
 
 func (a *Agent) prepareLaunchLocked(act Action) {
 	spec := *act.Spec
-	r := &taskRecord{TaskID: spec.TaskID, AppID: spec.AppID, Runtime: runtimeFor(spec), Spec: &spec, State: wire.TaskStaging}
+	r := &taskRecord{TaskID: spec.TaskID, AppID: spec.AppID, Runtime: runtimeFor(spec), Spec: &spec, State: wire.TaskStaging, ClusterID: a.clusterID}
 	if old := a.tasks[spec.TaskID]; old != nil {
 		r.Reported = old.Reported
 	}
@@ -221,7 +223,7 @@ func (a *Agent) launch(ctx context.Context, act Action) {
 	r := a.tasks[spec.TaskID]
 	name := r.Runtime
 	rt := a.cfg.Runtimes[name]
-	id := a.id
+	id, cluster := a.id, r.ClusterID
 	r.State = wire.TaskStarting
 	a.saveLocked(r)
 	a.reportLocked(r)
@@ -230,7 +232,7 @@ func (a *Agent) launch(ctx context.Context, act Action) {
 	var o Observed
 	err := launchError(spec, name, rt)
 	if err == nil {
-		o, err = rt.Launch(ctx, Launch{Spec: spec, AgentID: id, Host: a.cfg.Hostname})
+		o, err = rt.Launch(ctx, Launch{Spec: spec, AgentID: id, ClusterID: cluster, Host: a.cfg.Hostname})
 	}
 
 	a.mu.Lock()
@@ -315,7 +317,7 @@ func (a *Agent) drain(ctx context.Context, taskID string, wait time.Duration) {
 	case n == 0:
 		a.log.Info("no load-balanced service found for the task; stopping it without a drain wait", "task", taskID)
 	case wait > 0:
-		a.log.Info("task in maintenance; waiting for the drain period", "task", taskID, "services", n, "drain", wait)
+		a.log.Info("task in maintenance; waiting for the drain period", "task", taskID, "services", n, "drain", wait.String())
 		sleepCtx(ctx, wait)
 	}
 }

@@ -13,10 +13,12 @@ import (
 // taskRecord is what the agent remembers about one task across restarts:
 // its spec, what it was told to do, and what it last reported.
 type taskRecord struct {
-	TaskID  string         `json:"taskId"`
-	AppID   string         `json:"appId"`
-	Runtime string         `json:"runtime"`
-	Spec    *wire.TaskSpec `json:"spec,omitempty"`
+	TaskID  string `json:"taskId"`
+	AppID   string `json:"appId"`
+	Runtime string `json:"runtime"`
+	// ClusterID is the cluster the task was launched (or adopted) for.
+	ClusterID string         `json:"clusterId,omitempty"`
+	Spec      *wire.TaskSpec `json:"spec,omitempty"`
 	// State is the agent's own lifecycle state while no runtime
 	// observation overrides it (staging, starting, failed launch).
 	State    string `json:"state"`

@@ -18,7 +18,10 @@ const (
 type Launch struct {
 	Spec    wire.TaskSpec
 	AgentID string
-	Host    string // the agent's hostname, for $HOST
+	// ClusterID labels the task (berth.cluster-id); empty when the
+	// master sent none.
+	ClusterID string
+	Host      string // the agent's hostname, for $HOST
 }
 
 // Runtime runs tasks of one kind (Docker containers or processes). It is the

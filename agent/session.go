@@ -21,7 +21,7 @@ func (a *Agent) session(ctx context.Context) {
 				return
 			}
 			d := b.next()
-			a.log.Warn("registration failed; retrying", "master", a.cfg.MasterURL, "err", err, "retry_in", d)
+			a.log.Warn("registration failed; retrying", "master", a.cfg.MasterURL, "err", err, "retry_in", d.String())
 			sleepCtx(ctx, d)
 			continue
 		}
@@ -60,15 +60,23 @@ func (a *Agent) register(ctx context.Context) (wire.Registered, error) {
 		a.log.Warn("cannot drop status updates superseded by the registration", "err", err)
 	}
 	a.mu.Lock()
-	old := a.id
+	old, oldCluster := a.id, a.clusterID
 	a.id = out.ID
+	if out.ClusterID != "" {
+		a.clusterID = out.ClusterID
+	}
+	cluster := a.clusterID
 	a.mu.Unlock()
-	if old != out.ID {
-		if old != "" {
+	if oldCluster != "" && oldCluster != cluster {
+		a.log.Warn("the master belongs to another cluster than this agent's tasks; tasks of the old cluster are left alone (foreign)",
+			"old_cluster", oldCluster, "cluster", cluster)
+	}
+	if old != out.ID || oldCluster != cluster {
+		if old != "" && old != out.ID {
 			a.log.Warn("the master gave this agent a new id; containers labelled with the old id are no longer managed",
 				"old_id", old, "new_id", out.ID)
 		}
-		if err := writeJSONFile(filepath.Join(a.cfg.WorkDir, "agent.json"), agentFile{ID: out.ID}); err != nil {
+		if err := writeJSONFile(filepath.Join(a.cfg.WorkDir, "agent.json"), agentFile{ID: out.ID, ClusterID: cluster}); err != nil {
 			a.log.Error("cannot persist the agent id; a restart will register as a new agent", "err", err)
 		}
 	}
@@ -100,7 +108,7 @@ func (a *Agent) poll(ctx context.Context, reg wire.Registered) {
 		}
 		if err != nil {
 			dl := b.next()
-			a.log.Warn("polling the desired tasks failed; retrying", "err", err, "retry_in", dl)
+			a.log.Warn("polling the desired tasks failed; retrying", "err", err, "retry_in", dl.String())
 			sleepCtx(ctx, dl)
 			continue
 		}
@@ -166,7 +174,7 @@ func (a *Agent) sendLoop(ctx context.Context) {
 				return
 			}
 			d := b.next()
-			a.log.Warn("sending status updates failed; retrying", "pending", len(pending), "err", err, "retry_in", d)
+			a.log.Warn("sending status updates failed; retrying", "pending", len(pending), "err", err, "retry_in", d.String())
 			retry.Reset(d)
 			continue
 		}
@@ -174,7 +182,7 @@ func (a *Agent) sendLoop(ctx context.Context) {
 			// The master answered but acknowledged nothing: try again
 			// later without hammering it.
 			d := b.next()
-			a.log.Warn("the master acknowledged none of the status updates; retrying", "pending", len(pending), "retry_in", d)
+			a.log.Warn("the master acknowledged none of the status updates; retrying", "pending", len(pending), "retry_in", d.String())
 			retry.Reset(d)
 			continue
 		}

@@ -125,6 +125,7 @@ func (a *Agent) reportLocked(r *taskRecord) {
 	r.Reported = sig
 	a.saveLocked(r)
 	a.pokeSender()
+	a.publishTasksLocked()
 }
 
 // updateStatusesLocked reports every task whose status changed, and

@@ -29,6 +29,9 @@ type berthHealth struct {
 	portIndex int
 	interval  string // Consul duration, "" = default
 	timeout   string
+	// Whole seconds as the labels give them ("" when absent or not an
+	// integer), for the berth_check_* Meta.
+	intervalS, timeoutS, graceS, maxFailures string
 }
 
 // endpoint is the registered address of one port index, the target of the
@@ -104,7 +107,8 @@ func indexedLabel(s string) (int, string, bool) {
 }
 
 func parseHealth(j int, f map[string]string) (berthHealth, string) {
-	h := berthHealth{index: j, path: f["path"]}
+	h := berthHealth{index: j, path: f["path"], intervalS: wholeSeconds(f["interval"]), timeoutS: wholeSeconds(f["timeout"]),
+		graceS: wholeSeconds(f["grace"]), maxFailures: wholeSeconds(f["max-failures"])}
 	h.protocol = strings.TrimPrefix(strings.ToUpper(f["protocol"]), "MESOS_")
 	if h.protocol == "" {
 		h.protocol = "HTTP" // Marathon's default protocol
@@ -124,6 +128,14 @@ func parseHealth(j int, f map[string]string) (berthHealth, string) {
 		return h, "health check " + strconv.Itoa(j) + " ignored: timeout " + strconv.Quote(f["timeout"]) + " is not a duration"
 	}
 	return h, ""
+}
+
+// wholeSeconds keeps a label value that is a non-negative integer, else "".
+func wholeSeconds(v string) string {
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return strconv.Itoa(n)
+	}
+	return ""
 }
 
 // seconds turns a label duration ("10" seconds, or a Go duration "1500ms")
@@ -159,10 +171,14 @@ func (bt *berthTask) addMeta(fixed, attrs map[string]string, idx int, hasIdx boo
 	fixed[MetaTask] = bt.labels[LabelTaskID]
 	fixed[MetaVersion] = bt.labels[LabelAppVersion]
 	fixed[MetaAgent] = bt.labels[LabelAgentID]
+	if c := bt.labels[LabelClusterID]; c != "" {
+		fixed[MetaCluster] = c
+	}
 	if !hasIdx {
 		return
 	}
 	fixed[MetaPortIndex] = strconv.Itoa(idx)
+	bt.addCheckMeta(fixed, idx)
 	if sp := bt.ports[idx].service; sp != "" && sp != "0" {
 		fixed[MetaServicePort] = sp
 	}
@@ -238,4 +254,47 @@ func healthPath(p string) string {
 		return "/" + p
 	}
 	return p
+}
+
+// addCheckMeta writes the berth_check_* keys from the first HTTP, HTTPS or
+// TCP health check on port index idx.
+func (bt *berthTask) addCheckMeta(fixed map[string]string, idx int) {
+	for _, h := range bt.health {
+		if h.portIndex != idx || (h.protocol != "HTTP" && h.protocol != "HTTPS" && h.protocol != "TCP") {
+			continue
+		}
+		fixed[MetaCheckProtocol] = h.protocol
+		if h.protocol != "TCP" {
+			fixed[MetaCheckPath] = healthPath(h.path)
+		}
+		for k, v := range map[string]string{
+			MetaCheckInterval: h.intervalS, MetaCheckTimeout: h.timeoutS,
+			MetaCheckMaxFailures: h.maxFailures, MetaCheckGrace: h.graceS,
+		} {
+			if v != "" {
+				fixed[k] = v
+			}
+		}
+		return
+	}
+}
+
+// ForeignPrefix starts the skip reason of another cluster's task.
+const ForeignPrefix = "foreign cluster: "
+
+// ForeignReason says why a Berth task's labels make it another cluster's
+// (ForeignPrefix + why), or "" when it is this cluster's, not a Berth
+// task, or no cluster is set.
+func ForeignReason(labels map[string]string, cluster string) string {
+	if cluster == "" || labels[LabelTaskID] == "" {
+		return ""
+	}
+	switch got := labels[LabelClusterID]; got {
+	case cluster:
+		return ""
+	case "":
+		return ForeignPrefix + "Berth task without berth.cluster-id; this registrator serves cluster " + cluster
+	default:
+		return ForeignPrefix + "berth.cluster-id " + got + " is not this registrator's cluster " + cluster
+	}
 }

@@ -276,7 +276,8 @@ func TestCatalogEntries(t *testing.T) {
 			meta("itest", checked, "check_http=/", "check_interval=1s")}}},
 		{"Berth labels", berth, []entry{{id(berth, "80"), "hello", "127.0.0.1", berth.ports["80/tcp"], []string{"berth"},
 			meta("itest", berth, "berth_app=/shop/web", "berth_task=shop_web.42", "berth_version=v1", "berth_agent=agent-7",
-				"berth_port_index=0", "berth_service_port=10080", "HAPROXY_GROUP=external", "HAPROXY_0_VHOST=shop.example.com")}}},
+				"berth_port_index=0", "berth_service_port=10080", "HAPROXY_GROUP=external", "HAPROXY_0_VHOST=shop.example.com",
+				"berth_check_protocol=HTTP", "berth_check_path=/", "berth_check_interval=1")}}},
 	}
 	for _, tc := range cases {
 		w.waitCatalog(tc.name, "itest:"+tc.c.name+":", tc.want)

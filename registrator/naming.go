@@ -34,6 +34,9 @@ func ServicesFor(c Container, opts Options) ([]Service, []Skip) {
 	if reason := containerSkipReason(c); reason != "" {
 		return nil, []Skip{{Container: c.Name, Reason: reason}}
 	}
+	if reason := ForeignReason(c.Labels, opts.ClusterID); reason != "" {
+		return nil, []Skip{{Container: c.Name, Reason: reason}}
+	}
 	bt, skips := parseBerth(c)
 	candidates := collectPorts(c, bt)
 	if len(candidates) == 0 {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -28,7 +29,8 @@ func (r *Registrator) pass(ctx context.Context, full bool) (listed bool, err err
 	if err != nil {
 		errs = append(errs, err)
 	}
-	desired, keep, skips := r.desired()
+	procs := r.processEntries()
+	desired, keep, skips := r.desired(procs)
 	registered, err := r.cfg.Registry.Owned(ctx, r.cfg.Naming.Owner)
 	if err != nil {
 		errs = append(errs, err)
@@ -46,13 +48,24 @@ func (r *Registrator) pass(ctx context.Context, full bool) (listed bool, err err
 	r.forget(desired, registered)
 	r.mu.Lock()
 	r.snap.Desired = len(desired)
+	r.snap.Processes = len(procs)
+	r.snap.ClusterID = r.cfg.Naming.ClusterID
 	r.mu.Unlock()
 	return listed, r.finish(errors.Join(errs...), skips)
 }
 
 func (r *Registrator) finish(err error, skips []Skip) error {
+	foreign := 0
+	for _, s := range skips {
+		if strings.HasPrefix(s.Reason, ForeignPrefix) {
+			foreign++
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if skips != nil {
+		r.snap.Foreign = foreign
+	}
 	r.snap.Passes++
 	r.snap.LastPass = r.cfg.Now()
 	r.snap.Containers = len(r.containers)
@@ -190,11 +203,12 @@ func (r *Registrator) newEntry(c Container, level slog.Level) *entry {
 // desired collects the services of all known containers (by container
 // name, so a duplicate service ID is decided the same way every time), the
 // containers whose services must be kept, and the skips.
-func (r *Registrator) desired() ([]Service, map[string]string, []Skip) {
-	entries := make([]*entry, 0, len(r.containers))
+func (r *Registrator) desired(procs []*entry) ([]Service, map[string]string, []Skip) {
+	entries := make([]*entry, 0, len(r.containers)+len(procs))
 	for _, e := range r.containers {
 		entries = append(entries, e)
 	}
+	entries = append(entries, procs...)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].c.Name < entries[j].c.Name })
 	var out []Service
 	keep := map[string]string{}
@@ -287,4 +301,33 @@ func (r *Registrator) markDirty(id string) {
 	r.mu.Lock()
 	r.dirty[id] = true
 	r.mu.Unlock()
+}
+
+// processEntries converts the agents' running process tasks (learning the
+// cluster id from them first, when none is configured) into entries like
+// inspected containers'. A newly learned cluster id re-derives the cached
+// containers' services, so foreign ones drop out in this very pass.
+func (r *Registrator) processEntries() []*entry {
+	cs, learned := r.agentContainers()
+	if !r.clusterFixed && learned != "" && learned != r.cfg.Naming.ClusterID {
+		r.log.Info("cluster id learned from the agents; only its Berth tasks are registered", "cluster", learned, "was", r.cfg.Naming.ClusterID)
+		r.cfg.Naming.ClusterID = learned
+		for id, e := range r.containers {
+			r.containers[id] = r.newEntry(e.c, slog.LevelInfo)
+		}
+	}
+	out := make([]*entry, 0, len(cs))
+	for _, c := range cs {
+		prev := r.procs[c.Name]
+		level := slog.LevelDebug
+		if prev == nil {
+			level = slog.LevelInfo
+		}
+		out = append(out, r.newEntry(c, level))
+	}
+	r.procs = make(map[string]*entry, len(out))
+	for _, e := range out {
+		r.procs[e.c.Name] = e
+	}
+	return out
 }

@@ -75,6 +75,12 @@ type Config struct {
 	Workers int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// AgentURLs are Berth agents (--agent) whose process tasks are
+	// registered like containers, read through Agents. Naming.ClusterID,
+	// when empty, is learned from their task lists.
+	AgentURLs []string
+	Agents    Agents
 }
 
 // Validate checks the configuration.
@@ -93,6 +99,9 @@ func (c Config) Validate() error {
 	}
 	if c.Naming.Owner == "" && c.Naming.Hostname == "" {
 		errs = append(errs, errors.New("registrator: an owner (or hostname) is required to mark services"))
+	}
+	if len(c.AgentURLs) > 0 && c.Agents == nil {
+		errs = append(errs, errors.New("registrator: agent URLs given without an Agents client"))
 	}
 	if c.Resync < 0 {
 		errs = append(errs, fmt.Errorf("registrator: -resync %v is negative", c.Resync))
@@ -144,12 +153,18 @@ type Registrator struct {
 	poke   chan struct{}
 	resync chan struct{}
 
-	mu    sync.Mutex
-	dirty map[string]bool // container IDs touched by events, guarded by mu
-	snap  Snapshot        // guarded by mu
+	mu     sync.Mutex
+	dirty  map[string]bool       // container IDs touched by events, guarded by mu
+	snap   Snapshot              // guarded by mu
+	agents map[string]agentState // agent URL -> last task list, guarded by mu
+
+	// clusterFixed: Naming.ClusterID came from the configuration and is
+	// never replaced by one learned from the agents.
+	clusterFixed bool
 
 	// Owned by the Run goroutine.
 	containers map[string]*entry
+	procs      map[string]*entry // process tasks by container name, from the last pass
 	mine       map[string]bool
 }
 
@@ -169,6 +184,12 @@ type Snapshot struct {
 	Desired    int       // desired services after the latest pass
 	Containers int       // containers known after the latest pass
 	Skips      []Skip    // why containers or ports were left out
+	// Foreign counts Berth tasks skipped as another cluster's (or as
+	// having no cluster id) in the latest pass; Processes the agents'
+	// running process tasks it considered.
+	Foreign   int
+	Processes int
+	ClusterID string // the cluster whose tasks are registered ("" = any)
 }
 
 // New checks cfg and returns a Registrator.
@@ -178,13 +199,15 @@ func New(cfg Config) (*Registrator, error) {
 	}
 	cfg.defaults()
 	return &Registrator{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		poke:       make(chan struct{}, 1),
-		resync:     make(chan struct{}, 1),
-		dirty:      map[string]bool{},
-		containers: map[string]*entry{},
-		mine:       map[string]bool{},
+		cfg:          cfg,
+		log:          cfg.Logger,
+		poke:         make(chan struct{}, 1),
+		resync:       make(chan struct{}, 1),
+		dirty:        map[string]bool{},
+		agents:       map[string]agentState{},
+		clusterFixed: cfg.Naming.ClusterID != "",
+		containers:   map[string]*entry{},
+		mine:         map[string]bool{},
 	}, nil
 }
 
@@ -212,6 +235,13 @@ func (r *Registrator) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.watch(ctx)
 	}()
+	for _, u := range r.cfg.AgentURLs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.pollAgent(ctx, u)
+		}()
+	}
 	r.loop(ctx)
 	r.log.Info("registrator stopped; registered services stay in place")
 	return nil
@@ -244,7 +274,7 @@ func (r *Registrator) waitForRegistry(ctx context.Context) error {
 		if r.cfg.RetryAttempts != -1 && attempt >= r.cfg.RetryAttempts {
 			return fmt.Errorf("registrator: consul not reachable after %d attempt(s): %w", attempt+1, err)
 		}
-		r.log.Warn("consul not reachable yet, retrying", "attempt", attempt+1, "in", r.cfg.RetryInterval, "err", err)
+		r.log.Warn("consul not reachable yet, retrying", "attempt", attempt+1, "in", r.cfg.RetryInterval.String(), "err", err)
 		if !sleep(ctx, r.cfg.RetryInterval) {
 			return nil
 		}
@@ -304,7 +334,7 @@ func (r *Registrator) loop(ctx context.Context) {
 			level = slog.LevelDebug // said once; repeated failures are noise
 		}
 		delay := bo.next()
-		r.log.Log(ctx, level, "pass failed, retrying", "in", delay, "err", err)
+		r.log.Log(ctx, level, "pass failed, retrying", "in", delay.String(), "err", err)
 		retry.Reset(delay)
 	}
 }
@@ -327,7 +357,7 @@ func (r *Registrator) watch(ctx context.Context) {
 			bo.reset() // the stream was up for a while: not a tight failure loop
 		}
 		delay := bo.next()
-		r.log.Warn("docker event stream ended, reconnecting", "in", delay, "err", err)
+		r.log.Warn("docker event stream ended, reconnecting", "in", delay.String(), "err", err)
 		if !sleep(ctx, delay) {
 			return
 		}

@@ -28,6 +28,16 @@ const (
 	MetaAgent       = "berth_agent"
 	MetaPortIndex   = "berth_port_index"
 	MetaServicePort = "berth_service_port"
+	// MetaCluster is the task's cluster id (berth.cluster-id).
+	MetaCluster = "berth_cluster"
+	// The port's first HTTP/HTTPS/TCP Marathon health check, for lbsync's
+	// HAProxy server checks; durations in whole seconds.
+	MetaCheckProtocol    = "berth_check_protocol"
+	MetaCheckPath        = "berth_check_path"
+	MetaCheckInterval    = "berth_check_interval"
+	MetaCheckTimeout     = "berth_check_timeout"
+	MetaCheckMaxFailures = "berth_check_max_failures"
+	MetaCheckGrace       = "berth_check_grace"
 
 	// TagBerth is added to every service of a Berth container.
 	TagBerth = "berth"
@@ -39,6 +49,7 @@ const (
 	LabelAppID      = "berth.app-id"
 	LabelAppVersion = "berth.app-version"
 	LabelAgentID    = "berth.agent-id"
+	LabelClusterID  = "berth.cluster-id"
 	labelPortPrefix = "berth.port."
 	labelHealth     = "berth.health."
 )
@@ -160,6 +171,11 @@ type Options struct {
 	TagsTemplate *template.Template
 	// Owner is written as Meta berth_registrator on every service.
 	Owner string
+	// ClusterID, when set, is the only cluster whose Berth tasks are
+	// registered: a Berth container (berth.task-id) with another or no
+	// berth.cluster-id is skipped as foreign. Non-Berth containers are
+	// unaffected.
+	ClusterID string
 }
 
 // Event is one Docker container event.

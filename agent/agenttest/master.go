@@ -23,6 +23,14 @@ type Master struct {
 	failStatus    int           // answer this many status posts with 500
 	registrations []wire.Registration
 	heartbeat     float64
+	clusterID     string // sent in Registered
+}
+
+// SetClusterID makes later registrations answer with this cluster id.
+func (m *Master) SetClusterID(id string) {
+	m.mu.Lock()
+	m.clusterID = id
+	m.mu.Unlock()
 }
 
 type agent struct {
@@ -75,7 +83,7 @@ func (m *Master) register(w http.ResponseWriter, r *http.Request) {
 		a.fromReg = append(a.fromReg, true)
 	}
 	m.registrations = append(m.registrations, reg)
-	writeJSON(w, http.StatusOK, wire.Registered{ID: id, HeartbeatSeconds: m.heartbeat})
+	writeJSON(w, http.StatusOK, wire.Registered{ID: id, HeartbeatSeconds: m.heartbeat, ClusterID: m.clusterID})
 }
 
 func (m *Master) desired(w http.ResponseWriter, r *http.Request) {

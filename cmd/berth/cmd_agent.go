@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/client"
 	consul "github.com/hashicorp/consul/api"
@@ -30,6 +31,8 @@ func agentCommand() command {
 type agentFlags struct {
 	master, listen, hostname, advertiseIP, attributes, resources string
 	workDir, containerizers, consul, secret                      string
+	// orphanGrace and retainExited are --orphan-grace and --retain-exited.
+	orphanGrace, retainExited time.Duration
 }
 
 // parsed is what Validate derives from the flags.
@@ -71,6 +74,12 @@ func (f agentFlags) Validate() (agentParsed, error) {
 	if f.workDir == "" {
 		return p, errors.New("--work-dir must not be empty")
 	}
+	if f.orphanGrace < 0 {
+		return p, fmt.Errorf("--orphan-grace %s: want a duration >= 0", f.orphanGrace)
+	}
+	if f.retainExited < 0 {
+		return p, fmt.Errorf("--retain-exited %s: want a duration >= 0", f.retainExited)
+	}
 	return p, nil
 }
 
@@ -89,6 +98,8 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.containerizers, "containerizers", "docker,process", "enabled containerizers")
 	fs.StringVar(&f.consul, "consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), `Consul agent used to drain tasks before a kill ("" disables draining)`)
 	fs.StringVar(&f.secret, "agent-secret", os.Getenv("BERTH_AGENT_SECRET"), "shared secret presented to the master")
+	fs.DurationVar(&f.orphanGrace, "orphan-grace", agentDefaultOrphanGrace, "how long a task of this cluster that the master does not know keeps running before the agent stops it")
+	fs.DurationVar(&f.retainExited, "retain-exited", agentDefaultRetainExited, "how long an exited task's container or sandbox (and logs) is kept before removal (Mesos' docker_remove_delay)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -189,16 +200,32 @@ func buildAgent(f agentFlags, p agentParsed, zm *agent.ZKMaster, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", f.listen, err)
 	}
+	og, re := agentDurations(f)
 	a, err := agent.New(agent.Config{
 		Master: master, MasterURL: f.master, Hostname: f.hostname, AdvertiseIP: advertise,
 		Listener: ln, Attributes: p.attrs, Resources: p.res.Complete(agent.DetectHost(f.workDir)),
 		WorkDir: f.workDir, Runtimes: runtimes, Drainer: drainer, Logger: log,
+		OrphanGrace: og, RetainExited: re,
 	})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// The agent's defaults: Mesos keeps exited Docker containers 6 h
+// (docker_remove_delay) and gives unknown executors a minute.
+const (
+	agentDefaultOrphanGrace  = time.Minute
+	agentDefaultRetainExited = 6 * time.Hour
+)
+
+// agentDurations maps the duration flags onto the agent's config, where 0
+// means "the default": a flag of 0 keeps nothing (1 ns) or kills orphans at
+// once (1 ns) instead.
+func agentDurations(f agentFlags) (orphanGrace, retainExited time.Duration) {
+	return max(f.orphanGrace, time.Nanosecond), max(f.retainExited, time.Nanosecond)
 }
 
 func envOr(key, def string) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/registrator"
+	"github.com/berth-platform/berth/registrator/agentapi"
 	regconsul "github.com/berth-platform/berth/registrator/consul"
 	regdocker "github.com/berth-platform/berth/registrator/docker"
 	"github.com/docker/docker/client"
@@ -44,7 +45,15 @@ type registratorFlags struct {
 	ttl, ttlRefr   int // accepted for compatibility; no-op for Consul
 	antiEntropy    time.Duration
 	logLevel       string
+	agents         stringList // --agent URL, repeatable
+	clusterID      string
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // defaultRegistratorFlags are the flags' defaults; `berth dev` can start
 // from them, adjust (consul, ip, cleanup) and call registratorMain.
@@ -90,6 +99,11 @@ func (f registratorFlags) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, u := range f.agents {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			errs = append(errs, fmt.Errorf("-agent %q: want http://host:port", u))
+		}
+	}
 	if _, err := registratorLogLevel(f.logLevel); err != nil {
 		errs = append(errs, err)
 	}
@@ -120,6 +134,8 @@ func runRegistrator(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&f.ttlRefr, "ttl-refresh", f.ttlRefr, "accepted for compatibility; no effect with Consul")
 	fs.DurationVar(&f.antiEntropy, "anti-entropy", f.antiEntropy, "how often Consul's services are checked and repaired (negative = never)")
 	fs.StringVar(&f.logLevel, "log-level", f.logLevel, "debug, info, warn or error")
+	fs.Var(&f.agents, "agent", "a Berth agent's API URL (repeatable): its process tasks are registered like containers")
+	fs.StringVar(&f.clusterID, "cluster-id", f.clusterID, "register only this cluster's Berth tasks (default: learned from the --agent task lists; unset with no agents = all)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -183,7 +199,10 @@ func registratorMain(ctx context.Context, f registratorFlags, log *slog.Logger) 
 		Naming: registrator.Options{
 			Hostname: f.hostname, HostIP: hostIP, ForceIP: f.ip, Internal: f.internal,
 			Explicit: f.explicit, UseIPFromLabel: f.useIPFromLabel, Tags: f.tags, TagsTemplate: tagsTemplate,
+			ClusterID: f.clusterID,
 		},
+		AgentURLs:     f.agents,
+		Agents:        agentapi.Client{},
 		Cleanup:       f.cleanup,
 		Deregister:    f.deregister,
 		Resync:        time.Duration(f.resync) * time.Second,
@@ -194,7 +213,7 @@ func registratorMain(ctx context.Context, f registratorFlags, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	log.Info("registrator starting", "consul", f.consul, "hostname", f.hostname, "host_ip", hostIP)
+	log.Info("registrator starting", "consul", f.consul, "hostname", f.hostname, "host_ip", hostIP, "agents", len(f.agents), "cluster", f.clusterID)
 	return r.Run(ctx)
 }
 

@@ -271,6 +271,10 @@ func (s *Stack) rememberAgentID(i int) {
 
 func (s *Stack) startRegistrator(ctx context.Context) (string, error) {
 	args := []string{s.cfg.Berth, "registrator", "-consul", s.ConsulHTTP, "-ip", s.AdvertiseIP, "-cleanup"}
+	for _, p := range s.cfg.AgentListen {
+		// the agents' process tasks are registered from their task lists
+		args = append(args, "-agent", "http://127.0.0.1:"+strconv.Itoa(p))
+	}
 	if s.cfg.StackTag != "" {
 		args = append(args, "-tags", s.stackTagTemplate())
 	}

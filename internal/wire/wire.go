@@ -39,6 +39,9 @@ type Registered struct {
 	// HeartbeatSeconds is how often the agent must poll at the least; an
 	// agent silent for the master's agent timeout is marked lost.
 	HeartbeatSeconds float64 `json:"heartbeatSeconds"`
+	// ClusterID is the cluster's identity, created with the master's
+	// store; the agent labels every task with it (berth.cluster-id).
+	ClusterID string `json:"clusterId,omitempty"`
 }
 
 // Desired is the whole set of tasks an agent must run now. Tasks absent
@@ -206,4 +209,36 @@ type AgentState struct {
 // Error is the body of any non-2xx answer on the internal API.
 type Error struct {
 	Message string `json:"message"`
+}
+
+// AgentTasks is the agent's task list, served at GET /v1/tasks: every task
+// it knows with what the registrator needs to register it (a process
+// task's services are written to Consul by the registrator from this list,
+// exactly as a container's are from its labels).
+type AgentTasks struct {
+	// Index increases whenever the list changes; pass it back as ?index=
+	// (with ?wait=) to long-poll for the next change. An agent restart
+	// starts again from 1, so a smaller index means "start over".
+	Index     uint64      `json:"index"`
+	AgentID   string      `json:"agentId"`
+	Hostname  string      `json:"hostname"`
+	ClusterID string      `json:"clusterId,omitempty"`
+	Tasks     []AgentTask `json:"tasks"`
+}
+
+// AgentTask is one task in the agent's task list.
+type AgentTask struct {
+	TaskID     string `json:"taskId"`
+	AppID      string `json:"appId"`
+	AppVersion string `json:"appVersion,omitempty"`
+	Runtime    string `json:"runtime"` // docker or process
+	State      string `json:"state"`
+	ClusterID  string `json:"clusterId,omitempty"`
+	// Labels are the labels a container of the task carries (berth.*
+	// and the app's own), for process tasks too.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Env holds the SERVICE_* entries of the task's environment
+	// (registrator reads them from a container's env too).
+	Env       []string `json:"env,omitempty"`
+	HostPorts []int    `json:"hostPorts,omitempty"`
 }

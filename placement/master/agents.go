@@ -85,7 +85,7 @@ func (m *Master) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	m.log.Info("master: agent registered", "agent", reg.ID, "hostname", reg.Hostname, "tasks", len(reg.Tasks))
 	m.kick()
-	writeJSON(w, http.StatusOK, wire.Registered{ID: reg.ID, HeartbeatSeconds: m.cfg.AgentTimeout.Seconds() / 3})
+	writeJSON(w, http.StatusOK, wire.Registered{ID: reg.ID, HeartbeatSeconds: m.cfg.AgentTimeout.Seconds() / 3, ClusterID: m.clusterID})
 }
 
 // reconcileAgent compares what the agent runs with what the master

@@ -114,6 +114,7 @@ func (m *Master) berthInfo() map[string]any {
 	}
 	return map[string]any{
 		"agentTimeoutSeconds": m.cfg.AgentTimeout.Seconds(),
+		"clusterId":           m.clusterIDInfo(),
 		"store":               st,
 		"tls":                 m.cfg.TLS,
 	}

@@ -142,6 +142,7 @@ type Master struct {
 	groupVersions map[string][]string
 	// callbacks are the /v2/eventSubscriptions HTTP subscribers.
 	callbacks *callbackSet
+	clusterID string // see cluster.go
 }
 
 // New builds a master and loads its state from cfg.Store.
@@ -162,6 +163,9 @@ func New(ctx context.Context, cfg Config) (*Master, error) {
 		groups: map[string]*groupMeta{}, groupVersions: map[string][]string{},
 	}
 	m.mx = newMetrics(m)
+	if m.clusterID, err = loadClusterID(ctx, cfg.Store); err != nil {
+		return nil, err
+	}
 	if err := m.load(ctx); err != nil {
 		return nil, err
 	}

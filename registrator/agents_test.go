@@ -1,0 +1,98 @@
+package registrator
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/berth-platform/berth/internal/wire"
+)
+
+func TestProcessContainerServices(t *testing.T) {
+	labels := map[string]string{
+		LabelTaskID: "shop_web.1b2c-3d", LabelAppID: "/shop/web", LabelAppVersion: "v1", LabelAgentID: "ag",
+		LabelClusterID: "c1", "berth.port.0.service": "10001", "berth.port.0.container": "31005",
+		"berth.health.0.protocol": "HTTP", "berth.health.0.path": "/", "berth.health.0.port-index": "0",
+		"berth.health.0.interval": "5", "HAPROXY_0_VHOST": "web.example",
+	}
+	running := wire.AgentTask{TaskID: "shop_web.1b2c-3d", AppID: "/shop/web", Runtime: "process", State: wire.TaskRunning,
+		Labels: labels, HostPorts: []int{31005}}
+	tests := []struct {
+		name      string
+		task      wire.AgentTask
+		cluster   string
+		wantOK    bool
+		wantName  string
+		wantSkip  string
+		wantCount int
+	}{
+		{name: "running process: like a host-networked container", task: running, cluster: "c1", wantOK: true, wantName: "web-shop", wantCount: 1},
+		{name: "SERVICE_NAME from the env wins", task: with2(running, func(t *wire.AgentTask) { t.Env = []string{"SERVICE_NAME=shop"} }),
+			cluster: "c1", wantOK: true, wantName: "shop", wantCount: 1},
+		{name: "docker task: Docker registers it", task: with2(running, func(t *wire.AgentTask) { t.Runtime = "docker" })},
+		{name: "not running", task: with2(running, func(t *wire.AgentTask) { t.State = wire.TaskKilling })},
+		{name: "another cluster", task: running, cluster: "c2", wantOK: true, wantSkip: ForeignPrefix},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ok := ProcessContainer(tt.task)
+			if ok != tt.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
+			}
+			if !ok {
+				return
+			}
+			svcs, skips := ServicesFor(c, Options{Hostname: "h", HostIP: "10.0.0.5", Owner: "h", ClusterID: tt.cluster})
+			if tt.wantSkip != "" {
+				if len(svcs) != 0 || len(skips) != 1 || !strings.HasPrefix(skips[0].Reason, tt.wantSkip) {
+					t.Fatalf("services %v skips %v: want one skip %q", svcs, skips, tt.wantSkip)
+				}
+				return
+			}
+			if len(svcs) != tt.wantCount {
+				t.Fatalf("services %+v (skips %v)", svcs, skips)
+			}
+			s := svcs[0]
+			if s.Name != tt.wantName || s.ID != "h:berth-shop_web.1b2c-3d:31005" || s.Address != "10.0.0.5" || s.Port != 31005 {
+				t.Fatalf("service %+v", s)
+			}
+			for k, v := range map[string]string{MetaServicePort: "10001", MetaCluster: "c1", MetaApp: "/shop/web",
+				"HAPROXY_0_VHOST": "web.example", MetaCheckProtocol: "HTTP", MetaCheckInterval: "5", MetaContainer: "1b2c3d"} {
+				if s.Meta[k] != v {
+					t.Errorf("Meta[%s] = %q, want %q", k, s.Meta[k], v)
+				}
+			}
+			if s.Check == nil || s.Check.HTTP != "http://10.0.0.5:31005/" {
+				t.Errorf("check %+v", s.Check)
+			}
+		})
+	}
+}
+
+func with2(t wire.AgentTask, f func(*wire.AgentTask)) wire.AgentTask { f(&t); return t }
+
+func TestForeignReason(t *testing.T) {
+	tests := []struct {
+		labels  map[string]string
+		cluster string
+		foreign bool
+	}{
+		{map[string]string{LabelTaskID: "t", LabelClusterID: "a"}, "a", false},
+		{map[string]string{LabelTaskID: "t", LabelClusterID: "b"}, "a", true},
+		{map[string]string{LabelTaskID: "t"}, "a", true},
+		{map[string]string{LabelTaskID: "t", LabelClusterID: "b"}, "", false},
+		{map[string]string{"other": "x"}, "a", false}, // not Berth's: registrator rules apply
+	}
+	for i, tt := range tests {
+		if got := ForeignReason(tt.labels, tt.cluster) != ""; got != tt.foreign {
+			t.Errorf("%d: foreign = %v, want %v", i, got, tt.foreign)
+		}
+	}
+}
+
+func TestProcessServiceName(t *testing.T) {
+	for in, want := range map[string]string{"/web": "web", "/shop/web": "web-shop", "/a/b/c": "c-b-a", "/": "process"} {
+		if got := ProcessServiceName(in); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}
