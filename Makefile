@@ -13,16 +13,25 @@ GOTEST_FLAGS ?= -count=1 -timeout 40m
 .PHONY: setup apt consul images build dev test vet fuzz bench clean
 
 ## setup: install missing Debian packages, build bin/consul and the local images.
-setup: apt consul images
+# apt and the Consul build run in parallel (the images need busybox-static, so
+# they come after apt); each step prints one line with its time.
+setup:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -j2 apt consul && \
+	$(MAKE) --no-print-directory images && \
+	echo "setup: done in $$(( $$(date +%s) - start ))s"
 
 apt:
-	@missing=""; \
+	@start=$$(date +%s); missing=""; \
 	for p in $(APT_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  mkdir -p .build; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >.build/apt.log 2>&1 || \
+	    { tail -20 .build/apt.log; echo "setup: apt-get install$$missing failed (.build/apt.log)"; exit 1; }; \
+	  echo "setup: Debian packages installed in $$(( $$(date +%s) - start ))s"; \
 	else echo "setup: Debian packages present"; fi
 
 consul: bin/consul
@@ -31,8 +40,9 @@ consul: bin/consul
 # when tools/go.mod or tools/go.sum change.
 bin/consul: tools/go.mod tools/go.sum
 	@echo "setup: building Consul from tools/ (a few minutes the first time)"
-	cd tools && $(GO) build -o ../bin/consul github.com/hashicorp/consul
-	@./bin/consul version | head -1
+	@start=$$(date +%s); \
+	cd tools && $(GO) build -ldflags='-s -w' -o ../bin/consul github.com/hashicorp/consul && cd .. && \
+	echo "setup: $$(./bin/consul version | head -1) built in $$(( $$(date +%s) - start ))s"
 
 # The example images are built from contexts that hold only their binary; the
 # Docker layer cache makes a rebuild with unchanged binaries instant.
