@@ -33,6 +33,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.HTTPPort, "http-port", 80, "HAProxy's virtual-host frontend port")
 	fs.IntVar(&cfg.StatsPort, "haproxy-stats-port", 9090, "HAProxy stats page port")
 	fs.StringVar(&cfg.LBSyncListen, "lbsync-listen", "127.0.0.1:9091", "lbsync status address (berth routes)")
+	fs.StringVar(&cfg.ChronosListen, "chronos-listen", "127.0.0.1:4400", "the master's Chronos API address (\"\" = none)")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "./berth-data/dev", "directory for logs, state and rendered configs")
 	fs.StringVar(&cfg.Consul, "consul-bin", besideSelf("consul"), "Consul binary for the dev agent")
 	fs.IntVar(&cfg.ConsulPorts.HTTP, "consul-http-port", 8500, "the Consul dev agent's HTTP port")

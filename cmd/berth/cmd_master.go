@@ -34,6 +34,8 @@ type masterFlags struct {
 	allowPrivileged, allowParams, allowVolumes bool
 	lbsyncStatus                               string
 	jobQueues                                  string
+	chronosListen                              string
+	jobRetryDelay                              time.Duration
 }
 
 // servicePortRange parses "min-max".
@@ -96,6 +98,8 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.BoolVar(&f.allowPrivileged, "allow-privileged", false, "accept apps with privileged containers")
 	fs.BoolVar(&f.allowParams, "allow-docker-parameters", false, "accept apps with docker parameters")
 	fs.BoolVar(&f.allowVolumes, "allow-host-volumes", false, "accept apps with host volumes")
+	fs.StringVar(&f.chronosListen, "chronos-listen", "", "also serve the Chronos API (/scheduler, /v1/scheduler) on this address, e.g. 127.0.0.1:4400")
+	fs.DurationVar(&f.jobRetryDelay, "job-retry-delay", 60*time.Second, "wait before a failed job run is retried (Chronos' --failure_retry)")
 	fs.StringVar(&f.jobQueues, "job-queues", "", "capacity-queue tree of the job service (YAML or JSON file; empty: one default queue)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -114,9 +118,10 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	err = master.Serve(ctx, master.ServerConfig{
 		Listen: f.listen, WorkDir: f.workDir, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
 		ZK: f.zk, ZKSessionTimeout: f.zkSession, ZKRetry: f.zkRetry, UIRoutesURL: f.lbsyncStatus,
+		ChronosListen: f.chronosListen,
 		Master: master.Config{Advertise: f.advertise,
 			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
-			AgentTimeout: f.agentTimeout, Credentials: f.credentials, JobQueues: queues,
+			AgentTimeout: f.agentTimeout, Credentials: f.credentials, JobQueues: queues, JobRetryDelay: f.jobRetryDelay,
 			Validation: marathon.Options{AllowPrivileged: f.allowPrivileged,
 				AllowDockerParameters: f.allowParams, AllowHostVolumes: f.allowVolumes},
 		},

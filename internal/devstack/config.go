@@ -36,6 +36,8 @@ type Config struct {
 	HTTPPort     int    // HAProxy's virtual-host frontend
 	StatsPort    int    // HAProxy stats page
 	LBSyncListen string // lbsync status address (berth routes)
+	// ChronosListen is the first master's --chronos-listen ("" = none).
+	ChronosListen string
 
 	// ClassicTemplate is the consul-template nginx template (examples/nginx/
 	// nginx.ctmpl); "" = none. Its "listen 8085;" becomes ClassicPort.
@@ -183,6 +185,9 @@ func (c Config) claims() []portClaim {
 	add("", c.HTTPPort, "tcp", "HAProxy HTTP frontend, --http-port")
 	add("", c.StatsPort, "tcp", "HAProxy stats")
 	out = append(out, portClaim{c.LBSyncListen, "tcp", "lbsync status, berth routes"})
+	if c.ChronosListen != "" {
+		out = append(out, portClaim{c.ChronosListen, "tcp", "the master's Chronos API, --chronos-listen"})
+	}
 	if c.ClassicTemplate != "" {
 		add("", c.ClassicPort, "tcp", "nginx, classic consul-template example")
 	}

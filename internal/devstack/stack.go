@@ -174,6 +174,9 @@ func (s *Stack) StartMaster(ctx context.Context, i int) (string, error) {
 	if s.cfg.AgentTimeout > 0 {
 		args = append(args, "--agent-timeout", s.cfg.AgentTimeout.String())
 	}
+	if i == 0 && s.cfg.ChronosListen != "" {
+		args = append(args, "--chronos-listen", s.cfg.ChronosListen)
+	}
 	c, err := startChild(name, s.logPath(name), append(args, s.cfg.MasterArgs...)...)
 	if err != nil {
 		return "", err

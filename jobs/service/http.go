@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-platform/berth/jobs"
 	"github.com/berth-platform/berth/placement/chronos"
 )
 
@@ -35,6 +36,10 @@ func (s *Service) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/graph/csv", s.handleCSV)
 		mux.HandleFunc("GET "+p+"/queues", s.handleQueues)
 		mux.HandleFunc("GET "+p+"/leader", s.handleLeader)
+		mux.HandleFunc("PUT "+p+"/job/{name}", s.handleRunNow)
+		mux.HandleFunc("DELETE "+p+"/task/kill/{name}", s.handleKill)
+		mux.HandleFunc("GET "+p+"/job/stat/{name}", s.handleStat)
+		mux.HandleFunc("GET "+p+"/stats/{pct}", s.handleStats)
 	}
 	return mux
 }
@@ -60,16 +65,32 @@ func writeErr(w http.ResponseWriter, err error) {
 	writeJSON(w, http.StatusInternalServerError, map[string]string{"status": "Internal Server Error", "message": err.Error()})
 }
 
+// JobView is a job as the API returns it: the Chronos fields plus its
+// state (idle, queued, running) and next due time.
+type JobView struct {
+	chronos.Job
+	State   string `json:"state"`
+	NextDue string `json:"nextDue,omitempty"`
+}
+
 // Jobs returns every job, sorted by name.
-func (s *Service) Jobs() []chronos.Job {
+func (s *Service) Jobs() []JobView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]chronos.Job, 0, len(s.jobs))
+	out := make([]JobView, 0, len(s.jobs))
 	for _, r := range s.jobs {
-		out = append(out, r.Job)
+		out = append(out, s.view(r))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+func (s *Service) view(r *record) JobView {
+	v := JobView{Job: r.Job, State: jobState(r)}
+	if due, ok := s.tl.Due(r.Job.Name); ok {
+		v.NextDue = jobs.FormatTime(due)
+	}
+	return v
 }
 
 func (s *Service) handleList(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Jobs()) }
@@ -77,9 +98,9 @@ func (s *Service) handleList(w http.ResponseWriter, _ *http.Request) { writeJSON
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	rec, ok := s.jobs[r.PathValue("name")]
-	var j chronos.Job
+	var j JobView
 	if ok {
-		j = rec.Job
+		j = s.view(rec)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -117,7 +138,7 @@ func (s *Service) handleSummary(w http.ResponseWriter, _ *http.Request) {
 		if p == nil {
 			p = []string{}
 		}
-		out = append(out, summary{r.Job.Name, status(r.Job), r.State, r.Job.Schedule, p, r.Job.Disabled, r.Job.Queue})
+		out = append(out, summary{r.Job.Name, status(r.Job), jobState(r), r.Job.Schedule, p, r.Job.Disabled, r.Job.Queue})
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -143,7 +164,7 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 			*p.dst = n
 		}
 	}
-	var out []chronos.Job
+	var out []JobView
 	for _, j := range s.Jobs() {
 		ln, lc := strings.ToLower(j.Name), strings.ToLower(j.Command)
 		if (name == "" || strings.Contains(ln, name)) && (cmd == "" || strings.Contains(lc, cmd)) &&
@@ -159,7 +180,7 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 		out = out[:limit]
 	}
 	if out == nil {
-		out = []chronos.Job{}
+		out = []JobView{}
 	}
 	writeJSON(w, 200, out)
 }
@@ -220,7 +241,7 @@ func (s *Service) handleCSV(w http.ResponseWriter, _ *http.Request) {
 	sort.Strings(names)
 	for _, n := range names {
 		r := s.jobs[n]
-		fmt.Fprintf(&b, "node,%s,%s,%s\n", n, status(r.Job), r.State)
+		fmt.Fprintf(&b, "node,%s,%s,%s\n", n, status(r.Job), jobState(r))
 	}
 	for _, n := range names {
 		for _, p := range s.jobs[n].Job.Parents {

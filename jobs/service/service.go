@@ -38,6 +38,14 @@ type Config struct {
 	Leader func() string
 	// HistoryLimit is how many runs are kept per job (default 20).
 	HistoryLimit int
+	// Launcher runs the jobs (nil: jobs are stored but never run).
+	Launcher Launcher
+	// Tick is the scheduler loop's period (default 250 ms); results and
+	// manual runs wake it at once.
+	Tick time.Duration
+	// RetryDelay is the wait before a failed run's retry (default 60 s,
+	// Chronos' --failure_retry).
+	RetryDelay time.Duration
 }
 
 // Run is one entry of a job's history.
@@ -61,6 +69,9 @@ type record struct {
 	Job     chronos.Job `json:"job"`
 	State   string      `json:"state"` // idle, queued, running
 	History []Run       `json:"history"`
+	// Inflight are the runs claimed and not finished: queued (waiting
+	// for capacity or a retry delay), staging or running.
+	Inflight []*Inflight `json:"inflight,omitempty"`
 }
 
 // Service holds the jobs in memory, written through the store.
@@ -71,6 +82,18 @@ type Service struct {
 	jobs map[string]*record
 	deps jobs.DepState
 	tl   jobs.Timeline
+	// runs maps an in-flight task id to its job.
+	runs map[string]string
+	// graph is the dependency graph of the stored jobs.
+	graph *jobs.Graph
+	seq   int64
+	wake  chan struct{}
+
+	inMu  sync.Mutex
+	inbox []Result
+	// doneResults are stored results already folded in (deleted with the
+	// next write).
+	doneResults []string
 }
 
 // New loads the jobs from the store.
@@ -90,7 +113,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.HistoryLimit <= 0 {
 		cfg.HistoryLimit = 20
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, jobs: map[string]*record{}, deps: jobs.DepState{}}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 250 * time.Millisecond
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 60 * time.Second
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, jobs: map[string]*record{}, deps: jobs.DepState{},
+		runs: map[string]string{}, wake: make(chan struct{}, 1)}
 	kvs, err := cfg.Store.List(ctx, BucketJobs, "")
 	if err != nil {
 		return nil, fmt.Errorf("jobs: load: %w", err)
@@ -102,13 +132,30 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		}
 		s.jobs[r.Job.Name] = &r
 		s.schedule(&r)
+		for _, in := range r.Inflight {
+			s.runs[in.TaskID] = r.Job.Name
+			s.seq = max(s.seq, in.Seq)
+		}
+	}
+	results, err := cfg.Store.List(ctx, BucketResults, "")
+	if err != nil {
+		return nil, fmt.Errorf("jobs: load task results: %w", err)
+	}
+	for _, kv := range results {
+		var res Result
+		if err := json.Unmarshal(kv.Value, &res); err == nil {
+			s.inbox = append(s.inbox, res)
+		}
+	}
+	if s.graph, err = s.graphWith(nil, ""); err != nil {
+		s.log.Warn("jobs: stored dependency graph", "err", err)
 	}
 	deps, err := cfg.Store.List(ctx, BucketDeps, "")
 	if err != nil {
 		return nil, fmt.Errorf("jobs: load dependency state: %w", err)
 	}
 	for _, kv := range deps {
-		if p, c, ok := strings.Cut(kv.Key, "\x00"); ok {
+		if p, c, ok := strings.Cut(kv.Key, " "); ok {
 			s.deps[jobs.Edge{Parent: p, Child: c}] = true
 		}
 	}
@@ -173,12 +220,13 @@ func (s *Service) Put(ctx context.Context, body []byte, dependent bool) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.graphWith(j, ""); err != nil {
+	g, err := s.graphWith(j, "")
+	if err != nil {
 		return &chronos.Error{Field: "parents", Message: strings.TrimPrefix(err.Error(), "parents: ")}
 	}
 	r := &record{Job: *j, State: "idle"}
 	if old, ok := s.jobs[j.Name]; ok {
-		r.State, r.History = old.State, old.History
+		r.State, r.History, r.Inflight = old.State, old.History, old.Inflight
 		// counters are the service's, not the client's, once a job exists
 		r.Job.SuccessCount, r.Job.ErrorCount = old.Job.SuccessCount, old.Job.ErrorCount
 		r.Job.LastSuccess, r.Job.LastError = old.Job.LastSuccess, old.Job.LastError
@@ -192,6 +240,7 @@ func (s *Service) Put(ctx context.Context, body []byte, dependent bool) error {
 		return fmt.Errorf("jobs: store %s: %w", j.Name, err)
 	}
 	s.jobs[j.Name] = r
+	s.graph = g
 	s.schedule(r)
 	return nil
 }
@@ -240,7 +289,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 	}
 	for e := range s.deps {
 		if e.Parent == name || e.Child == name {
-			ops = append(ops, store.Del(BucketDeps, e.Parent+"\x00"+e.Child))
+			ops = append(ops, store.Del(BucketDeps, e.Parent+" "+e.Child))
 		}
 	}
 	if err := s.cfg.Store.Apply(ctx, ops...); err != nil {
@@ -248,6 +297,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 	}
 	delete(s.jobs, name)
 	s.tl.Remove(name)
+	s.killInflight(ctx, old)
 	for e := range s.deps {
 		if e.Parent == name || e.Child == name {
 			delete(s.deps, e)
@@ -256,6 +306,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 	for cn, r := range changed {
 		s.jobs[cn] = r
 		s.schedule(r)
+	}
+	if g, err := s.graphWith(nil, ""); err == nil {
+		s.graph = g
 	}
 	return nil
 }

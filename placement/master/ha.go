@@ -128,6 +128,12 @@ func serveHA(ctx context.Context, cfg ServerConfig, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	stopChronos, err := listenChronos(cfg, h)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopChronos()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

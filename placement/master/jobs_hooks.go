@@ -13,7 +13,7 @@ import (
 func (m *Master) initJobs(ctx context.Context) error {
 	svc, err := service.New(ctx, service.Config{
 		Store: m.cfg.Store, Queues: m.cfg.JobQueues, Now: m.cfg.Now, Logger: m.log,
-		Leader: m.leader,
+		Leader: m.leader, Launcher: jobLauncher{m}, Tick: m.cfg.JobTick, RetryDelay: m.cfg.JobRetryDelay,
 	})
 	if err != nil {
 		return fmt.Errorf("master: %w", err)

@@ -53,6 +53,9 @@ type Config struct {
 	// JobQueues is the job service's capacity-queue tree (--job-queues;
 	// nil: one "default" queue).
 	JobQueues *jobs.Tree
+	// JobTick and JobRetryDelay tune the job service's loop (defaults
+	// 250 ms and 60 s; see jobs_hooks.go).
+	JobTick, JobRetryDelay time.Duration
 	// TLS tells /v2/info that the API is served over HTTPS
 	// (http_config.https_port rather than http_port).
 	TLS bool
@@ -268,6 +271,9 @@ func (m *Master) loadTasks(ctx context.Context) error {
 			continue
 		}
 		m.indexTask(&t)
+		if isJobTask(&t) {
+			continue // the job service's (jobs_run.go)
+		}
 		if as := m.apps[t.AppID]; as != nil && !expunged(&t) {
 			as.tasks[t.ID] = &t
 		} else {
@@ -328,6 +334,7 @@ func (m *Master) Run(ctx context.Context) error {
 	defer m.runReadiness(rctx)()
 	defer m.runCallbacks(rctx, 200*time.Millisecond)()
 	defer stopReadiness()
+	defer m.runJobs(rctx)()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
 	m.reconcile(true)

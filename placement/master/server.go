@@ -39,6 +39,9 @@ type ServerConfig struct {
 	// UIRoutesURL is lbsync's status address for the console's routes
 	// page (empty: not configured).
 	UIRoutesURL string
+	// ChronosListen, when set, also serves the Chronos API there
+	// (jobs_listen.go).
+	ChronosListen string
 }
 
 // Serve opens the store, builds the master and serves its API until ctx
@@ -80,6 +83,12 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		ln.Close()
 		return err
 	}
+	stopChronos, err := listenChronos(cfg, h)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopChronos()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

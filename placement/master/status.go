@@ -127,6 +127,9 @@ func (m *Master) endTask(t *Task, state, msg string, now time.Time) []store.Op {
 	delete(m.orphans, t.ID)
 	m.notifyAgent(t.AgentID)
 	ops := []store.Op{store.Del(bucketTasks, t.ID)}
+	if isJobTask(t) {
+		return append(ops, m.jobTaskEnded(t, state, msg, now)...)
+	}
 	as := m.apps[t.AppID]
 	if as == nil || as.tasks[t.ID] != t {
 		return ops

@@ -1,0 +1,286 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-platform/berth/internal/wire"
+	"github.com/berth-platform/berth/jobs"
+	"github.com/berth-platform/berth/placement/store"
+)
+
+// applyResult folds one task result into its job: history, counters,
+// a retry after a failure, and the dependents a success makes ready.
+// The stored result is deleted in the same write.
+func (s *Service) applyResult(tk *tick, res Result) {
+	tk.ops = append(tk.ops, store.Del(BucketResults, res.TaskID))
+	name, ok := s.runs[res.TaskID]
+	if !ok {
+		return // already counted, or its job is gone
+	}
+	r, in := s.jobs[name], s.inflight(name, res.TaskID)
+	delete(s.runs, res.TaskID)
+	if r == nil || in == nil {
+		return
+	}
+	tk.dirty[name] = true
+	ended := res.Ended
+	if ended.IsZero() {
+		ended = tk.now
+	}
+	started := in.Started
+	if started == "" {
+		started = res.StartedAt
+	}
+	run := Run{Due: in.Due, Started: started, Ended: jobs.FormatTime(ended), Exit: res.Exit, Agent: res.Host,
+		TaskID: res.TaskID, Attempt: in.Attempt, Manual: in.Manual, Message: res.Message}
+	if run.Agent == "" {
+		run.Agent = in.Host
+	}
+	if t, err := time.Parse(time.RFC3339Nano, started); err == nil {
+		run.Duration = ended.Sub(t).Seconds()
+	}
+	success := res.State == wire.TaskFinished && (res.Exit == nil || *res.Exit == 0)
+	switch {
+	case success:
+		run.Status = "success"
+		zero := 0
+		run.Exit = &zero
+		r.Job.SuccessCount++
+		r.Job.LastSuccess = run.Ended
+		r.Job.ErrorsSinceLastSuccess = 0
+	case in.Killed:
+		run.Status = "killed"
+	default:
+		run.Status = "failure"
+		r.Job.ErrorCount++
+		r.Job.LastError = run.Ended
+		r.Job.ErrorsSinceLastSuccess++
+	}
+	s.addHistory(r, run)
+	if run.Status == "failure" && in.Attempt < r.Job.Retries {
+		s.retry(tk, r, in)
+		return
+	}
+	s.removeInflight(r, res.TaskID)
+	if run.Status == "killed" || s.graph == nil {
+		return
+	}
+	ready, changes := s.graph.ParentFinished(s.deps, name, success || r.Job.SoftError)
+	s.applyDeps(tk, changes)
+	for _, c := range ready {
+		cr := s.jobs[c]
+		if cr == nil || cr.Job.Disabled || (!cr.Job.Concurrent && len(cr.Inflight) > 0) {
+			continue
+		}
+		s.enqueue(tk, cr, tk.now, false, nil)
+	}
+}
+
+// retry queues the next attempt of a failed run after the retry delay.
+func (s *Service) retry(tk *tick, r *record, in *Inflight) {
+	delete(s.runs, in.TaskID)
+	due, _ := time.Parse(time.RFC3339Nano, in.Due)
+	in.Attempt++
+	in.TaskID = taskID(r.Job.Name, due, in.Attempt)
+	in.State, in.Started, in.Agent, in.Host = runQueued, "", "", ""
+	in.NotBefore = jobs.FormatTime(tk.now.Add(s.cfg.RetryDelay))
+	in.Message = "retry " + strconv.Itoa(in.Attempt) + " of " + strconv.Itoa(r.Job.Retries) + " after " + s.cfg.RetryDelay.String()
+	s.runs[in.TaskID] = r.Job.Name
+}
+
+func (s *Service) removeInflight(r *record, id string) {
+	out := r.Inflight[:0]
+	for _, in := range r.Inflight {
+		if in.TaskID != id {
+			out = append(out, in)
+		}
+	}
+	r.Inflight = out
+	if len(out) == 0 {
+		r.Inflight = nil
+	}
+}
+
+// queuedRun is a queued run with its job, for the allocator.
+type queuedRun struct {
+	r  *record
+	in *Inflight
+}
+
+// launchQueued asks the queue allocator which queued runs may start and
+// launches them through the placement core.
+func (s *Service) launchQueued(ctx context.Context, tk *tick) {
+	l := s.cfg.Launcher
+	var pending []jobs.Pending
+	var running []jobs.Running
+	byID := map[string]queuedRun{}
+	capa := l.Capacity()
+	demand := func(r *record) float64 {
+		d := 0.0
+		if capa.CPUs > 0 {
+			d = r.Job.CPUs / capa.CPUs
+		}
+		if capa.Mem > 0 {
+			d = max(d, r.Job.Mem/capa.Mem)
+		}
+		return d
+	}
+	for id, name := range s.runs {
+		r := s.jobs[name]
+		in := s.inflight(name, id)
+		if r == nil || in == nil {
+			continue
+		}
+		if in.State != runQueued {
+			running = append(running, jobs.Running{ID: id, Queue: r.Job.Queue, Demand: demand(r), Seq: in.Seq})
+			continue
+		}
+		if in.NotBefore != "" {
+			if nb, err := time.Parse(time.RFC3339Nano, in.NotBefore); err == nil && tk.now.Before(nb) {
+				continue
+			}
+		}
+		pending = append(pending, jobs.Pending{ID: id, Queue: r.Job.Queue, Demand: demand(r), Priority: r.Job.HighPriority, Seq: in.Seq})
+		byID[id] = queuedRun{r, in}
+	}
+	if len(pending) == 0 {
+		return
+	}
+	if capa.CPUs <= 0 || capa.Mem <= 0 {
+		s.explain(tk, byID, "no agent is registered")
+		return
+	}
+	free := min(capa.FreeCPUs/capa.CPUs, capa.FreeMem/capa.Mem)
+	a := jobs.Allocate(s.cfg.Queues, running, pending, free+1e-9)
+	for _, id := range a.Preempt {
+		if err := l.Kill(ctx, id); err != nil {
+			s.log.Warn("jobs: preempting", "task", id, "err", err)
+		}
+	}
+	var batch []Launch
+	var order []queuedRun
+	for _, p := range a.Launch {
+		q := byID[p.ID]
+		batch = append(batch, Launch{Spec: TaskSpec(&q.r.Job, q.in), Constraints: Constraints(&q.r.Job)})
+		order = append(order, q)
+		delete(byID, p.ID)
+	}
+	s.explain(tk, byID, "")
+	if len(batch) == 0 {
+		return
+	}
+	placed, err := l.Launch(ctx, batch)
+	if err != nil {
+		s.log.Warn("jobs: launching runs", "err", err)
+		return
+	}
+	for i, p := range placed {
+		q := order[i]
+		tk.dirty[q.r.Job.Name] = true
+		if !p.OK {
+			q.in.Message = p.Why
+			continue
+		}
+		q.in.State, q.in.Agent, q.in.Host, q.in.Message, q.in.NotBefore = runStaging, p.Agent, p.Host, "", ""
+		s.log.Info("jobs: run launched", "job", q.r.Job.Name, "task", q.in.TaskID, "host", p.Host, "due", q.in.Due)
+	}
+}
+
+// explain records why queued runs were not launched (their queue has no
+// free capacity, unless a reason is given); only a change is written.
+func (s *Service) explain(tk *tick, waiting map[string]queuedRun, why string) {
+	for _, q := range waiting {
+		msg := why
+		if msg == "" {
+			msg = "waiting for capacity in queue " + q.r.Job.Queue
+		}
+		if q.in.Message != msg && !strings.HasPrefix(q.in.Message, "unplaced") {
+			q.in.Message = msg
+			tk.dirty[q.r.Job.Name] = true
+		}
+	}
+}
+
+// killInflight kills the tasks of r's runs and forgets them (the job is
+// being deleted or its runs killed).
+func (s *Service) killInflight(ctx context.Context, r *record) {
+	for _, in := range r.Inflight {
+		delete(s.runs, in.TaskID)
+		if in.State != runQueued && s.cfg.Launcher != nil {
+			if err := s.cfg.Launcher.Kill(ctx, in.TaskID); err != nil {
+				s.log.Warn("jobs: killing", "task", in.TaskID, "err", err)
+			}
+		}
+	}
+}
+
+// RunNow queues a manual run of a job (PUT job/{name}); arguments are
+// added to the job's for this run.
+func (s *Service) RunNow(ctx context.Context, name string, args []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.jobs[name]
+	if !ok {
+		return errUnknown(name)
+	}
+	tk := &tick{now: s.cfg.Now(), dirty: map[string]bool{}}
+	s.enqueue(tk, r, tk.now, true, args)
+	if err := s.flush(ctx, tk); err != nil {
+		return err
+	}
+	s.Wake()
+	return nil
+}
+
+// KillRuns kills every queued and running run of a job (DELETE
+// task/kill/{name}): queued ones are dropped, running ones end as killed
+// (no retry, no dependents).
+func (s *Service) KillRuns(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.jobs[name]
+	if !ok {
+		return errUnknown(name)
+	}
+	tk := &tick{now: s.cfg.Now(), dirty: map[string]bool{name: true}}
+	var keep []*Inflight
+	for _, in := range r.Inflight {
+		if in.State == runQueued {
+			delete(s.runs, in.TaskID)
+			s.addHistory(r, Run{Due: in.Due, Status: "killed", TaskID: in.TaskID, Attempt: in.Attempt, Manual: in.Manual,
+				Ended: jobs.FormatTime(tk.now), Message: "killed while queued"})
+			continue
+		}
+		in.Killed = true
+		keep = append(keep, in)
+		if s.cfg.Launcher != nil {
+			if err := s.cfg.Launcher.Kill(ctx, in.TaskID); err != nil {
+				return fmt.Errorf("jobs: kill %s: %w", in.TaskID, err)
+			}
+		}
+	}
+	r.Inflight = keep
+	return s.flush(ctx, tk)
+}
+
+// History returns a job's runs, oldest first, and its in-flight runs.
+func (s *Service) History(name string) ([]Run, []Inflight, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.jobs[name]
+	if !ok {
+		return nil, nil, false
+	}
+	hist := append([]Run{}, r.History...)
+	var in []Inflight
+	for _, i := range r.Inflight {
+		in = append(in, *i)
+	}
+	sort.Slice(in, func(a, b int) bool { return in[a].Seq < in[b].Seq })
+	return hist, in, true
+}
