@@ -42,6 +42,8 @@ func commands() []command {
 		deploymentsCommand(),
 		leaderCommand(),
 		groupsCommand(),
+		jobsCommand(),
+		jobCommand(),
 		lbsyncCommand(),
 		routesCommand(),
 	}

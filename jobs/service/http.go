@@ -269,17 +269,23 @@ type QueueView struct {
 
 func (s *Service) handleQueues(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	count := map[string]int{}
+	count, pending := map[string]int{}, map[string]int{}
 	for _, r := range s.jobs {
 		for q := s.cfg.Queues.Leaves[r.Job.Queue]; q != nil; q = q.Parent {
 			count[q.Name]++
+			for _, in := range r.Inflight {
+				if in.State == runQueued {
+					pending[q.Name]++
+				}
+			}
 		}
 	}
+	used := s.used
 	s.mu.Unlock()
 	var out []QueueView
 	for _, q := range s.cfg.Queues.Queues() {
 		v := QueueView{Name: q.Name, Capacity: q.Capacity, MaxCapacity: q.MaxShare, Guaranteed: q.Guarantee * 100,
-			Policy: q.Policy, Preemption: q.Preemption, Jobs: count[q.Name]}
+			Policy: q.Policy, Preemption: q.Preemption, Jobs: count[q.Name], Pending: pending[q.Name], Used: used[q.Name] * 100}
 		if q.Parent != nil {
 			v.Parent = q.Parent.Name
 		} else {

@@ -36,7 +36,7 @@ func (s *Service) applyResult(tk *tick, res Result) {
 	if started == "" {
 		started = res.StartedAt
 	}
-	run := Run{Due: in.Due, Started: started, Ended: jobs.FormatTime(ended), Exit: res.Exit, Agent: res.Host,
+	run := Run{Due: in.Due, Started: started, Ended: jobs.FormatTime(ended), Exit: res.Exit, Agent: res.Host, AgentID: res.Agent,
 		TaskID: res.TaskID, Attempt: in.Attempt, Manual: in.Manual, Message: res.Message}
 	if run.Agent == "" {
 		run.Agent = in.Host
@@ -149,6 +149,7 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 		byID[id] = queuedRun{r, in}
 	}
 	if len(pending) == 0 {
+		s.used = jobs.Allocate(s.cfg.Queues, running, nil, 0).Used
 		return
 	}
 	if capa.CPUs <= 0 || capa.Mem <= 0 {
@@ -157,6 +158,7 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 	}
 	free := min(capa.FreeCPUs/capa.CPUs, capa.FreeMem/capa.Mem)
 	a := jobs.Allocate(s.cfg.Queues, running, pending, free+1e-9)
+	s.used = a.Used
 	for _, id := range a.Preempt {
 		if err := l.Kill(ctx, id); err != nil {
 			s.log.Warn("jobs: preempting", "task", id, "err", err)
@@ -283,4 +285,42 @@ func (s *Service) History(name string) ([]Run, []Inflight, bool) {
 	}
 	sort.Slice(in, func(a, b int) bool { return in[a].Seq < in[b].Seq })
 	return hist, in, true
+}
+
+// TaskAgent returns the agent id of a job run's task, in flight or in
+// the history.
+func (s *Service) TaskAgent(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name, ok := s.runs[id]; ok {
+		if in := s.inflight(name, id); in != nil && in.Agent != "" {
+			return in.Agent, true
+		}
+	}
+	name, ok := jobOfTask(id)
+	if r := s.jobs[name]; ok && r != nil {
+		for _, run := range r.History {
+			if run.TaskID == id && run.AgentID != "" {
+				return run.AgentID, true
+			}
+		}
+	}
+	return "", false
+}
+
+// jobOfTask is the job name in a task id "ct-<job>.<ms>.<attempt>.<rand>"
+// (a job name may hold dots).
+func jobOfTask(id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, "ct-")
+	if !ok {
+		return "", false
+	}
+	for i := 0; i < 3; i++ {
+		j := strings.LastIndexByte(rest, '.')
+		if j < 0 {
+			return "", false
+		}
+		rest = rest[:j]
+	}
+	return rest, rest != ""
 }

@@ -320,3 +320,11 @@ func TestClaimSurvivesRestart(t *testing.T) {
 	}
 	_ = jobs.FormatTime
 }
+
+func TestJobOfTask(t *testing.T) {
+	for id, want := range map[string]string{"ct-a.1.0.x": "a", "ct-my.job.v2.1796585700000.1.e22b02b8": "my.job.v2", "nope.1.2.3": "", "ct-x.1": ""} {
+		if got, _ := jobOfTask(id); got != want {
+			t.Errorf("jobOfTask(%q) = %q, want %q", id, got, want)
+		}
+	}
+}

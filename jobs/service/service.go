@@ -55,7 +55,8 @@ type Run struct {
 	Ended    string  `json:"ended,omitempty"`
 	Status   string  `json:"status"` // queued, running, success, failure, skipped
 	Exit     *int    `json:"exitStatus,omitempty"`
-	Agent    string  `json:"agent,omitempty"`
+	Agent    string  `json:"agent,omitempty"` // its hostname
+	AgentID  string  `json:"agentId,omitempty"`
 	TaskID   string  `json:"taskId,omitempty"`
 	Attempt  int     `json:"attempt"`
 	Manual   bool    `json:"manual,omitempty"`
@@ -88,6 +89,9 @@ type Service struct {
 	graph *jobs.Graph
 	seq   int64
 	wake  chan struct{}
+	// used is each queue's share of the job capacity held by running
+	// runs, as of the last tick.
+	used map[string]float64
 
 	inMu  sync.Mutex
 	inbox []Result

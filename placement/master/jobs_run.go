@@ -166,3 +166,20 @@ func (l jobLauncher) Capacity() service.Capacity {
 	}
 	return c
 }
+
+// jobRunForLogs finds the agent of an ended job run from the job's
+// history, so that its sandbox logs stay readable (called without m.mu:
+// the service locks before the master, never after).
+func (m *Master) jobRunForLogs(id string) (*Task, string) {
+	aid, ok := m.jobs.TaskAgent(id)
+	if !ok {
+		return nil, ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	url := ""
+	if a := m.agents[aid]; a != nil {
+		url = a.reg.URL
+	}
+	return &Task{ID: id, AgentID: aid}, url
+}

@@ -22,6 +22,9 @@ func (m *Master) handleTaskLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Unlock()
 	if t == nil {
+		t, agentURL = m.jobRunForLogs(id) // an ended job run (jobs_run.go)
+	}
+	if t == nil {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": fmt.Sprintf("Task '%s' does not exist", id)})
 		return
 	}
