@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,12 +25,40 @@ const maxLogChunk = 8 << 20
 // X-Berth-Offset to the offset after the last byte sent; with follow it
 // sets X-Berth-Offset to the starting offset and streams until the task
 // ends or the client goes away.
+//
+// With Config.Secret set, a request without "Authorization: Bearer
+// <secret>" is answered 401 and reaches none of them.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/state", a.serveState)
 	mux.HandleFunc("GET /v1/tasks", a.serveTasks)
 	mux.HandleFunc("GET /v1/tasks/{taskId}/logs", a.serveLogs)
-	return mux
+	return RequireSecret(a.cfg.Secret, mux)
+}
+
+// RequireSecret wraps next so that only requests carrying "Authorization:
+// Bearer <secret>" reach it (compared in constant time); the others get
+// 401 with a JSON message naming the header. An empty secret returns next
+// unchanged (an agent started without --agent-secret).
+func RequireSecret(secret string, next http.Handler) http.Handler {
+	if secret == "" {
+		return next
+	}
+	want := []byte("Bearer " + secret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get("Authorization")
+		if got == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="berth-agent"`)
+			writeError(w, http.StatusUnauthorized, "Authorization: missing; this agent requires its --agent-secret as a bearer token")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="berth-agent"`)
+			writeError(w, http.StatusUnauthorized, "Authorization: not this agent's --agent-secret")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (a *Agent) serveState(w http.ResponseWriter, _ *http.Request) {

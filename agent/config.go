@@ -34,6 +34,10 @@ type Config struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Version string
+	// Secret is --agent-secret: when set, every request to the agent's API
+	// must carry "Authorization: Bearer <Secret>" (the master and the
+	// registrator send it); others get 401. Empty: the API is open.
+	Secret string
 
 	// ResyncInterval is the ticker of the reconcile loop (default 5s).
 	ResyncInterval time.Duration

@@ -97,7 +97,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.workDir, "work-dir", "./berth-data/agent", "directory for the agent's id, task records, status journal and sandboxes")
 	fs.StringVar(&f.containerizers, "containerizers", "docker,process", "enabled containerizers")
 	fs.StringVar(&f.consul, "consul", envOr("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), `Consul agent used to drain tasks before a kill ("" disables draining)`)
-	fs.StringVar(&f.secret, "agent-secret", os.Getenv("BERTH_AGENT_SECRET"), "shared secret presented to the master")
+	fs.StringVar(&f.secret, "agent-secret", os.Getenv("BERTH_AGENT_SECRET"), "shared secret presented to the master and required from callers of this agent's API (the master, the registrator)")
 	fs.DurationVar(&f.orphanGrace, "orphan-grace", agentDefaultOrphanGrace, "how long a task of this cluster that the master does not know keeps running before the agent stops it")
 	fs.DurationVar(&f.retainExited, "retain-exited", agentDefaultRetainExited, "how long an exited task's container or sandbox (and logs) is kept before removal (Mesos' docker_remove_delay)")
 	if err := fs.Parse(args); err != nil {
@@ -205,7 +205,7 @@ func buildAgent(f agentFlags, p agentParsed, zm *agent.ZKMaster, log *slog.Logge
 		Master: master, MasterURL: f.master, Hostname: f.hostname, AdvertiseIP: advertise,
 		Listener: ln, Attributes: p.attrs, Resources: p.res.Complete(agent.DetectHost(f.workDir)),
 		WorkDir: f.workDir, Runtimes: runtimes, Drainer: drainer, Logger: log,
-		OrphanGrace: og, RetainExited: re,
+		OrphanGrace: og, RetainExited: re, Secret: f.secret,
 	})
 	if err != nil {
 		ln.Close()

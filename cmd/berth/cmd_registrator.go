@@ -47,6 +47,7 @@ type registratorFlags struct {
 	logLevel       string
 	agents         stringList // --agent URL, repeatable
 	clusterID      string
+	agentSecret    string
 }
 
 // stringList is a repeatable string flag.
@@ -136,6 +137,7 @@ func runRegistrator(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&f.logLevel, "log-level", f.logLevel, "debug, info, warn or error")
 	fs.Var(&f.agents, "agent", "a Berth agent's API URL (repeatable): its process tasks are registered like containers")
 	fs.StringVar(&f.clusterID, "cluster-id", f.clusterID, "register only this cluster's Berth tasks (default: learned from the --agent task lists; unset with no agents = all)")
+	fs.StringVar(&f.agentSecret, "agent-secret", os.Getenv("BERTH_AGENT_SECRET"), "the agents' --agent-secret, sent to their API (env BERTH_AGENT_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -202,7 +204,7 @@ func registratorMain(ctx context.Context, f registratorFlags, log *slog.Logger) 
 			ClusterID: f.clusterID,
 		},
 		AgentURLs:     f.agents,
-		Agents:        agentapi.Client{},
+		Agents:        agentapi.Client{Secret: f.agentSecret},
 		Cleanup:       f.cleanup,
 		Deregister:    f.deregister,
 		Resync:        time.Duration(f.resync) * time.Second,

@@ -39,6 +39,9 @@ func (m *Master) handleTaskLogs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadGateway, map[string]any{"message": "logs: " + err.Error()})
 		return
 	}
+	if m.cfg.AgentSecret != "" {
+		req.Header.Set("Authorization", "Bearer "+m.cfg.AgentSecret) // the agent's API requires it too
+	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]any{

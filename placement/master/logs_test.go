@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/berth-platform/berth/internal/wire"
 )
 
 func TestTaskLogsProxiedToTheAgent(t *testing.T) {
@@ -45,5 +47,29 @@ func TestTaskLogsProxiedToTheAgent(t *testing.T) {
 	agentAPI.Close()
 	if r := h.do("GET", "/v2/tasks/"+id+"/logs", ""); r.code != http.StatusBadGateway || !strings.Contains(string(r.body), id) {
 		t.Fatalf("unreachable agent: %d %s", r.code, r.body)
+	}
+}
+
+// TestTaskLogsSendTheAgentSecret: with --agent-secret the master presents
+// it to the agent's API as it proxies logs (agents require it).
+func TestTaskLogsSendTheAgentSecret(t *testing.T) {
+	var gotAuth string
+	agentAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth = r.Header.Get("Authorization")
+		io.WriteString(w, "ok\n")
+	}))
+	defer agentAPI.Close()
+	h := newHarness(t, func(c *Config) { c.AgentSecret = "s3cret" })
+	a := &fakeAgent{h: h, hostname: strings.TrimPrefix(agentAPI.URL, "http://"), secret: "s3cret",
+		running: map[string]string{}, health: map[string][]wire.HealthResult{}}
+	a.register(nil, nil)
+	h.must(201, "POST", "/v2/apps", `{"id":"/logs","cmd":"sleep 1000","cpus":0.1,"mem":16}`)
+	h.converge(a)
+	tasks := h.tasks("/logs")
+	if len(tasks) != 1 {
+		t.Fatalf("want 1 task, got %d", len(tasks))
+	}
+	if r := h.do("GET", "/v2/tasks/"+tasks[0].ID+"/logs", ""); r.code != 200 || gotAuth != "Bearer s3cret" {
+		t.Fatalf("logs %d %s; the agent got Authorization %q", r.code, r.body, gotAuth)
 	}
 }

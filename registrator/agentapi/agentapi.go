@@ -19,6 +19,9 @@ import (
 // Client is an HTTP client for GET /v1/tasks.
 type Client struct {
 	HTTP *http.Client // nil: a client without an overall timeout (long polls)
+	// Secret is the agents' --agent-secret, sent as "Authorization:
+	// Bearer <Secret>" ("" sends none).
+	Secret string
 }
 
 // Tasks implements registrator.Agents.
@@ -38,6 +41,9 @@ func (c Client) Tasks(ctx context.Context, agentURL string, index uint64, wait t
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return out, fmt.Errorf("agent %s: tasks: %w", agentURL, err)
+	}
+	if c.Secret != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Secret)
 	}
 	hc := c.HTTP
 	if hc == nil {
