@@ -105,6 +105,57 @@ func BenchmarkDeployToRoutable(b *testing.B) {
 	reportPercentiles(b, "deploy-to-routable", samples)
 }
 
+// benchProcessApp is a busybox httpd process app on $PORT0 with an
+// automatic servicePort in HTTP mode; with checked, a TCP health check
+// every 1 s (routed once Consul's first check passes).
+func benchProcessApp(id string, checked bool) []byte {
+	hc := ""
+	if checked {
+		hc = `"healthChecks": [{"protocol": "TCP", "portIndex": 0, "gracePeriodSeconds": 10,
+			"intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": 3}],`
+	}
+	return []byte(fmt.Sprintf(`{"id": %q, "cpus": 0.05, "mem": 16, "instances": 1, %s
+		"cmd": "mkdir -p www && echo \"proc $MESOS_TASK_ID\" > www/index.html && exec busybox httpd -f -p $PORT0 -h www",
+		"portDefinitions": [{"port": 0, "protocol": "tcp"}],
+		"labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_MODE": "http"}}`, id, hc))
+}
+
+// BenchmarkProcessDeployToRoutable: from POST /v2/apps of a process app
+// (no container start) to its first 200 through the new servicePort, 20
+// deploys per iteration, unchecked and with a TCP check; each app is
+// destroyed before the next (not timed).
+func BenchmarkProcessDeployToRoutable(b *testing.B) {
+	p := startPlatform(b)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, checked := range []bool{false, true} {
+		name := "process-deploy-to-routable"
+		if checked {
+			name = "process-checked-deploy-to-routable"
+		}
+		var samples []time.Duration
+		for n := range b.N {
+			for i := range 20 {
+				id := fmt.Sprintf("/bench/proc-%v-%d-%d", checked, n, i)
+				t0 := time.Now()
+				var created app
+				p.mustAPI("POST", "/v2/apps", benchProcessApp(id, checked), &created)
+				t1 := firstOK(b, client, p.servicePortURL(created.servicePort(), "/"), "proc bench_proc-", 60*time.Second)
+				samples = append(samples, t1.Sub(t0))
+				b.StopTimer()
+				p.mustAPI("DELETE", "/v2/apps"+id, nil, nil)
+				testenv.WaitFor(b, settle, id+" gone", func() error {
+					if _, err := p.app(id); err == nil {
+						return fmt.Errorf("still there")
+					}
+					return nil
+				})
+				b.StartTimer()
+			}
+		}
+		reportPercentiles(b, name, samples)
+	}
+}
+
 // BenchmarkStartToRoute: from Docker's start event of a new instance (the
 // app scaled 1→2) to the first response from that instance through
 // HAProxy; 20 scale-ups per iteration, each scaled back down (not timed).

@@ -79,7 +79,9 @@ func startPlatform(t testing.TB, opts ...func(*devstack.Config)) *platform {
 		// one servicePort would share its connections silently. Other
 		// tests' masters use the default pool (10000-20000) and testenv's
 		// free ports are 20000-29999, so the e2e masters use 30000-30999.
-		MasterArgs: []string{"--service-ports", "30000-30999"},
+		// Within that pool each test binary takes a block of 100 by its pid,
+		// so two concurrent runs rarely ask for the same servicePort.
+		MasterArgs: []string{"--service-ports", servicePortBlock(os.Getpid())},
 		Progress:   testWriter{t, &strings.Builder{}},
 	}
 	for _, o := range opts {
@@ -116,6 +118,13 @@ func startPlatform(t testing.TB, opts ...func(*devstack.Config)) *platform {
 		}
 	})
 	return &platform{t: t, stack: s, masterURL: s.MasterURL, root: root, http: httpClient()}
+}
+
+// servicePortBlock is a block of 100 servicePorts in 30000-30999 chosen
+// by pid.
+func servicePortBlock(pid int) string {
+	lo := 30000 + 100*(pid%10)
+	return fmt.Sprintf("%d-%d", lo, lo+99)
 }
 
 // testWriter logs complete lines.
