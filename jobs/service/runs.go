@@ -49,12 +49,13 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	t := time.NewTicker(s.cfg.Tick)
+	t := time.NewTimer(s.cfg.Tick)
 	defer t.Stop()
 	for {
 		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("jobs: scheduler tick", "err", err)
 		}
+		t.Reset(s.untilNext())
 		select {
 		case <-ctx.Done():
 			return nil
@@ -62,6 +63,19 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-s.wake:
 		}
 	}
+}
+
+// untilNext is the wait before the next tick: the tick period, or less
+// when an occurrence falls due sooner (a run starts on time, not up to a
+// tick late).
+func (s *Service) untilNext() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.cfg.Tick
+	if _, due, ok := s.tl.Peek(); ok {
+		d = min(d, max(due.Sub(s.cfg.Now()), 0))
+	}
+	return d
 }
 
 // tick is the state of one pass: which records and dependency edges to

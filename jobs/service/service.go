@@ -246,6 +246,7 @@ func (s *Service) Put(ctx context.Context, body []byte, dependent bool) error {
 	s.jobs[j.Name] = r
 	s.graph = g
 	s.schedule(r)
+	s.Wake() // it may fall due before the next tick
 	return nil
 }
 
