@@ -169,7 +169,7 @@ func jobEditable(raw json.RawMessage) json.RawMessage {
 	if json.Unmarshal(raw, &m) != nil {
 		return raw
 	}
-	for _, k := range []string{"successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess"} {
+	for _, k := range []string{"successCount", "errorCount", "lastSuccess", "lastError", "errorsSinceLastSuccess", "state", "nextDue"} {
 		delete(m, k)
 	}
 	b, _ := json.Marshal(m)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -433,9 +434,13 @@ func jobRunsFrom(stat map[string]any, now time.Time) []RunRow {
 	for _, t := range list(firstOf(stat, "taskStatHistory", "runs", "history")) {
 		m := obj(t)
 		id := str(firstOf(m, "taskId", "id"))
-		out = append(out, RunRow{Task: id, Href: taskHref(id), State: stateLabel(str(firstOf(m, "taskState", "state"))),
-			Started: ago(now, str(firstOf(m, "startTime", "startedAt"))), Ended: ago(now, str(firstOf(m, "endTime", "finishedAt"))),
-			Agent: str(firstOf(m, "slaveId", "agentId"))})
+		state := stateLabel(str(firstOf(m, "taskState", "state", "status")))
+		if x, ok := m["exitStatus"].(float64); ok && state == "failure" {
+			state += fmt.Sprintf(" (exit %d)", int(x))
+		}
+		out = append(out, RunRow{Task: id, Href: taskHref(id), State: state,
+			Started: ago(now, str(firstOf(m, "startTime", "startedAt", "started"))), Ended: ago(now, str(firstOf(m, "endTime", "finishedAt", "ended"))),
+			Agent: str(firstOf(m, "slaveId", "agent", "agentId"))})
 	}
 	return out
 }

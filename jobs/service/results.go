@@ -38,6 +38,9 @@ func (s *Service) applyResult(tk *tick, res Result) {
 	}
 	run := Run{Due: in.Due, Started: started, Ended: jobs.FormatTime(ended), Exit: res.Exit, Agent: res.Host, AgentID: res.Agent,
 		TaskID: res.TaskID, Attempt: in.Attempt, Manual: in.Manual, Message: res.Message}
+	if in.Message == msgOvertime {
+		run.Message = msgOvertime
+	}
 	if run.Agent == "" {
 		run.Agent = in.Host
 	}

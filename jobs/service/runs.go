@@ -106,7 +106,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		s.applyResult(tk, r)
 	}
 	s.claimDue(tk)
-	s.follow(tk)
+	s.follow(ctx, tk)
 	if err := s.flush(ctx, tk); err != nil {
 		return err
 	}
@@ -229,19 +229,36 @@ func (s *Service) addHistory(r *record, run Run) {
 	}
 }
 
-// follow moves launched runs to running as their tasks start.
-func (s *Service) follow(tk *tick) {
+// follow moves launched runs to running as their tasks start, and kills
+// a run past its job's maxCompletionTime (seconds; it ends as a failure).
+func (s *Service) follow(ctx context.Context, tk *tick) {
 	for id, name := range s.runs {
 		in := s.inflight(name, id)
-		if in == nil || in.State != runStaging {
+		if in == nil || in.State == runQueued {
 			continue
 		}
-		if ti, ok := s.cfg.Launcher.Task(id); ok && ti.State == wire.TaskRunning {
-			in.State, in.Started = runRunning, ti.StartedAt
+		if in.State == runStaging {
+			if ti, ok := s.cfg.Launcher.Task(id); ok && ti.State == wire.TaskRunning {
+				in.State, in.Started = runRunning, ti.StartedAt
+				tk.dirty[name] = true
+			}
+		}
+		r := s.jobs[name]
+		if in.State != runRunning || r.Job.MaxCompletionTime <= 0 || in.Message == msgOvertime {
+			continue
+		}
+		if st, err := time.Parse(time.RFC3339Nano, in.Started); err == nil &&
+			tk.now.Sub(st) > time.Duration(r.Job.MaxCompletionTime)*time.Second {
+			in.Message = msgOvertime
 			tk.dirty[name] = true
+			if err := s.cfg.Launcher.Kill(ctx, id); err != nil {
+				s.log.Warn("jobs: killing an overdue run", "task", id, "err", err)
+			}
 		}
 	}
 }
+
+const msgOvertime = "killed: ran longer than maxCompletionTime"
 
 func (s *Service) inflight(name, id string) *Inflight {
 	if r := s.jobs[name]; r != nil {

@@ -328,3 +328,28 @@ func TestJobOfTask(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxCompletionTime(t *testing.T) {
+	ctx := context.Background()
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 41, 0, 0, time.UTC)}
+	f := newFake(2)
+	svc, _ := newRunEnv(t, f, clk, t.TempDir())
+	mustPut(t, svc, `{"name":"slow","command":"sleep 100","schedule":"R/2030-01-01T00:00:00Z/P1D","maxCompletionTime":"5"}`, false)
+	_ = svc.RunNow(ctx, "slow", nil)
+	_ = svc.Tick(ctx)
+	for id := range f.tasks {
+		f.state[id] = wire.TaskRunning
+	}
+	_ = svc.Tick(ctx) // running since 12:41:00 (the fake's StartedAt)
+	clk.add(4 * time.Second)
+	_ = svc.Tick(ctx)
+	if len(f.killed) != 0 {
+		t.Fatal("killed before maxCompletionTime")
+	}
+	clk.add(2 * time.Second)
+	_ = svc.Tick(ctx)
+	_ = svc.Tick(ctx)
+	if len(f.killed) != 1 {
+		t.Fatalf("killed %v", f.killed)
+	}
+}
