@@ -82,6 +82,9 @@ const (
 	killUnhealthy = "unhealthy"
 	killUser      = "user"
 	killDelete    = "delete"
+	// killReplaced: back from an unreachable agent after its
+	// replacement was launched (unreachableStrategy).
+	killReplaced = "replaced while unreachable"
 )
 
 // terminal reports whether a Mesos task state is final.

@@ -53,6 +53,12 @@ func (m *Master) applyStatus(a *agent, st wire.TaskStatus, now time.Time) []stor
 	if terminal(st.State) {
 		return m.endTask(t, st.State, st.Message, now)
 	}
+	if m.replacedWhileUnreachable(t, now) {
+		// Its agent is back after the task had been replaced: the
+		// replacement stays and the old task is the surplus.
+		t.State, t.UnreachableSince, t.view = st.State, "", nil
+		return m.killTasks([]*Task{t}, killReplaced)
+	}
 	t.Reported, t.UnreachableSince = true, ""
 
 	ops := m.updateHealth(t, st.Health, now)
@@ -167,4 +173,21 @@ func nonNil(p []int) []int {
 		return []int{}
 	}
 	return p
+}
+
+// replacedWhileUnreachable reports whether t, reported again by its agent,
+// was unreachable long enough to stop counting (inactiveAfterSeconds) and
+// its app has its instances without it.
+func (m *Master) replacedWhileUnreachable(t *Task, now time.Time) bool {
+	as := m.apps[t.AppID]
+	if as == nil || t.Killing || !unreachableInactive(as, t, now) {
+		return false
+	}
+	others := 0
+	for _, o := range as.tasks {
+		if o != t && !terminal(o.State) && !o.Killing && !unreachableInactive(as, o, now) {
+			others++
+		}
+	}
+	return others >= as.rec.App.Instances
 }
