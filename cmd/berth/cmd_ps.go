@@ -33,6 +33,11 @@ func runPs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return v.fail(err)
 	}
+	if *appID == "" { // job runs too (cmd_job.go); a master without jobs has none
+		if jt, err := v.client.JobTasks(ctx); err == nil {
+			tasks = append(tasks, jt...)
+		}
+	}
 	if f.json {
 		if tasks == nil {
 			tasks = []apiclient.Task{}

@@ -134,3 +134,13 @@ func (c *Client) JobQueues(ctx context.Context) ([]JobQueue, error) {
 	_, err := c.do(ctx, request{method: http.MethodGet, path: "/scheduler/queues"}, &qs)
 	return qs, err
 }
+
+// JobTasks lists the tasks of the job runs in flight (Berth's GET
+// /scheduler/tasks, Marathon's task shape).
+func (c *Client) JobTasks(ctx context.Context) ([]Task, error) {
+	var out struct {
+		Tasks []Task `json:"tasks"`
+	}
+	_, err := c.do(ctx, request{method: http.MethodGet, path: "/scheduler/tasks"}, &out)
+	return out.Tasks, err
+}

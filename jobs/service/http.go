@@ -40,6 +40,7 @@ func (s *Service) Handler() http.Handler {
 		mux.HandleFunc("DELETE "+p+"/task/kill/{name}", s.handleKill)
 		mux.HandleFunc("GET "+p+"/job/stat/{name}", s.handleStat)
 		mux.HandleFunc("GET "+p+"/stats/{pct}", s.handleStats)
+		mux.HandleFunc("GET "+p+"/tasks", s.handleTasks)
 	}
 	return mux
 }

@@ -130,3 +130,39 @@ func (s *Service) handleKill(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// TaskView is a job run's task in Marathon's task shape (Berth's GET
+// …/scheduler/tasks, which `berth ps` lists beside the apps' tasks).
+type TaskView struct {
+	ID           string  `json:"id"`
+	AppID        string  `json:"appId"`
+	Host         string  `json:"host"`
+	SlaveID      string  `json:"slaveId"`
+	Ports        []int   `json:"ports"`
+	ServicePorts []int   `json:"servicePorts"`
+	StagedAt     string  `json:"stagedAt"`
+	StartedAt    *string `json:"startedAt"`
+	Version      string  `json:"version"`
+	State        string  `json:"state"`
+}
+
+func (s *Service) handleTasks(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	out := []TaskView{}
+	for id, name := range s.runs {
+		in := s.inflight(name, id)
+		if in == nil || in.State == runQueued {
+			continue
+		}
+		v := TaskView{ID: id, AppID: AppIDPrefix + name, Host: in.Host, SlaveID: in.Agent, Ports: []int{},
+			ServicePorts: []int{}, StagedAt: in.Queued, Version: in.Due, State: "TASK_STAGING"}
+		if in.State == runRunning {
+			started := in.Started
+			v.State, v.StartedAt = "TASK_RUNNING", &started
+		}
+		out = append(out, v)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	writeJSON(w, 200, map[string]any{"tasks": out})
+}

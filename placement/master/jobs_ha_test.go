@@ -100,6 +100,17 @@ func TestJobsExactlyOnceAcrossLeaderChange(t *testing.T) {
 		}
 		return nil
 	})
+	testenv.WaitFor(t, 10*time.Second, "long's task listed as running", func() error {
+		var tasks struct{ Tasks []struct{ ID, AppID, State, Host string } }
+		if err := s.get("/scheduler/tasks", &tasks); err != nil {
+			return err
+		}
+		if len(tasks.Tasks) != 1 || tasks.Tasks[0].AppID != "chronos:long" || tasks.Tasks[0].State != "TASK_RUNNING" ||
+			tasks.Tasks[0].Host != "ha-agent" {
+			return fmt.Errorf("job tasks %+v", tasks)
+		}
+		return nil
+	})
 	time.Sleep(time.Until(t2.Add(-time.Second))) // the kill lands just before next's due time
 	if err := syscall.Kill(-masters[leader].Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
