@@ -101,7 +101,9 @@ func TestJobsExactlyOnceAcrossLeaderChange(t *testing.T) {
 		return nil
 	})
 	testenv.WaitFor(t, 10*time.Second, "long's task listed as running", func() error {
-		var tasks struct{ Tasks []struct{ ID, AppID, State, Host string } }
+		var tasks struct {
+			Tasks []struct{ ID, AppID, State, Host string }
+		}
 		if err := s.get("/scheduler/tasks", &tasks); err != nil {
 			return err
 		}
