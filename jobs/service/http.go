@@ -41,6 +41,7 @@ func (s *Service) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/job/stat/{name}", s.handleStat)
 		mux.HandleFunc("GET "+p+"/stats/{pct}", s.handleStats)
 		mux.HandleFunc("GET "+p+"/tasks", s.handleTasks)
+		mux.HandleFunc("PUT "+p+"/job/success/{name}", s.handleMarkSuccess)
 	}
 	return mux
 }

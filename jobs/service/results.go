@@ -38,8 +38,8 @@ func (s *Service) applyResult(tk *tick, res Result) {
 	}
 	run := Run{Due: in.Due, Started: started, Ended: jobs.FormatTime(ended), Exit: res.Exit, Agent: res.Host, AgentID: res.Agent,
 		TaskID: res.TaskID, Attempt: in.Attempt, Manual: in.Manual, Message: res.Message}
-	if in.Message == msgOvertime {
-		run.Message = msgOvertime
+	if in.Message == msgOvertime || in.Message == msgNoStart {
+		run.Message = in.Message
 	}
 	if run.Agent == "" {
 		run.Agent = in.Host
@@ -70,17 +70,8 @@ func (s *Service) applyResult(tk *tick, res Result) {
 		return
 	}
 	s.removeInflight(r, res.TaskID)
-	if run.Status == "killed" || s.graph == nil {
-		return
-	}
-	ready, changes := s.graph.ParentFinished(s.deps, name, success || r.Job.SoftError)
-	s.applyDeps(tk, changes)
-	for _, c := range ready {
-		cr := s.jobs[c]
-		if cr == nil || cr.Job.Disabled || (!cr.Job.Concurrent && len(cr.Inflight) > 0) {
-			continue
-		}
-		s.enqueue(tk, cr, tk.now, false, nil)
+	if run.Status != "killed" {
+		s.fireChildren(tk, name, success || r.Job.SoftError)
 	}
 }
 
@@ -90,7 +81,7 @@ func (s *Service) retry(tk *tick, r *record, in *Inflight) {
 	due, _ := time.Parse(time.RFC3339Nano, in.Due)
 	in.Attempt++
 	in.TaskID = taskID(r.Job.Name, due, in.Attempt)
-	in.State, in.Started, in.Agent, in.Host = runQueued, "", "", ""
+	in.State, in.Started, in.Launched, in.Agent, in.Host = runQueued, "", "", "", ""
 	in.NotBefore = jobs.FormatTime(tk.now.Add(s.cfg.RetryDelay))
 	in.Message = "retry " + strconv.Itoa(in.Attempt) + " of " + strconv.Itoa(r.Job.Retries) + " after " + s.cfg.RetryDelay.String()
 	s.runs[in.TaskID] = r.Job.Name
@@ -192,6 +183,7 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 			continue
 		}
 		q.in.State, q.in.Agent, q.in.Host, q.in.Message, q.in.NotBefore = runStaging, p.Agent, p.Host, "", ""
+		q.in.Launched = jobs.FormatTime(tk.now)
 		s.log.Info("jobs: run launched", "job", q.r.Job.Name, "task", q.in.TaskID, "host", p.Host, "due", q.in.Due)
 	}
 }
@@ -326,4 +318,43 @@ func jobOfTask(id string) (string, bool) {
 		rest = rest[:j]
 	}
 	return rest, rest != ""
+}
+
+// MarkSuccess records a success by hand (PUT job/success/{name}), as if
+// a run had succeeded now: counters, history and the dependents.
+func (s *Service) MarkSuccess(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.jobs[name]
+	if !ok {
+		return errUnknown(name)
+	}
+	tk := &tick{now: s.cfg.Now(), dirty: map[string]bool{name: true}}
+	now := jobs.FormatTime(tk.now)
+	r.Job.SuccessCount++
+	r.Job.LastSuccess, r.Job.ErrorsSinceLastSuccess = now, 0
+	s.addHistory(r, Run{Due: now, Ended: now, Status: "success", Manual: true, Message: "marked successful by hand"})
+	s.fireChildren(tk, name, true)
+	if err := s.flush(ctx, tk); err != nil {
+		return err
+	}
+	s.Wake()
+	return nil
+}
+
+// fireChildren applies a parent's final result to the dependency state
+// and queues the children it makes ready.
+func (s *Service) fireChildren(tk *tick, name string, ok bool) {
+	if s.graph == nil {
+		return
+	}
+	ready, changes := s.graph.ParentFinished(s.deps, name, ok)
+	s.applyDeps(tk, changes)
+	for _, c := range ready {
+		cr := s.jobs[c]
+		if cr == nil || cr.Job.Disabled || (!cr.Job.Concurrent && len(cr.Inflight) > 0) {
+			continue
+		}
+		s.enqueue(tk, cr, tk.now, false, nil)
+	}
 }

@@ -32,6 +32,7 @@ type Inflight struct {
 	State     string   `json:"state"`
 	NotBefore string   `json:"notBefore,omitempty"`
 	Queued    string   `json:"queued"`
+	Launched  string   `json:"launched,omitempty"`
 	Started   string   `json:"started,omitempty"`
 	Agent     string   `json:"agent,omitempty"`
 	Host      string   `json:"host,omitempty"`
@@ -241,6 +242,14 @@ func (s *Service) follow(ctx context.Context, tk *tick) {
 			if ti, ok := s.cfg.Launcher.Task(id); ok && ti.State == wire.TaskRunning {
 				in.State, in.Started = runRunning, ti.StartedAt
 				tk.dirty[name] = true
+			} else if l, err := time.Parse(time.RFC3339Nano, in.Launched); err == nil && ok &&
+				ti.State == wire.TaskStaging && tk.now.Sub(l) > LaunchTimeout && in.Message != msgNoStart {
+				// its agent never reported it: kill it (a failure, retried)
+				in.Message = msgNoStart
+				tk.dirty[name] = true
+				if err := s.cfg.Launcher.Kill(ctx, id); err != nil {
+					s.log.Warn("jobs: killing a run that never started", "task", id, "err", err)
+				}
 			}
 		}
 		r := s.jobs[name]
@@ -258,7 +267,14 @@ func (s *Service) follow(ctx context.Context, tk *tick) {
 	}
 }
 
-const msgOvertime = "killed: ran longer than maxCompletionTime"
+const (
+	msgOvertime = "killed: ran longer than maxCompletionTime"
+	msgNoStart  = "killed: its agent did not start it within the launch timeout"
+)
+
+// LaunchTimeout is how long a launched run may stay unreported by its
+// agent (the master's task launch timeout for apps).
+const LaunchTimeout = 5 * time.Minute
 
 func (s *Service) inflight(name, id string) *Inflight {
 	if r := s.jobs[name]; r != nil {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -351,5 +352,24 @@ func TestMaxCompletionTime(t *testing.T) {
 	_ = svc.Tick(ctx)
 	if len(f.killed) != 1 {
 		t.Fatalf("killed %v", f.killed)
+	}
+}
+
+func TestMarkSuccessFiresChildren(t *testing.T) {
+	ctx := context.Background()
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 41, 0, 0, time.UTC)}
+	f := newFake(4)
+	svc, _ := newRunEnv(t, f, clk, t.TempDir())
+	mustPut(t, svc, `{"name":"p","command":"true","schedule":"R/2030-01-01T00:00:00Z/P1D"}`, false)
+	mustPut(t, svc, `{"name":"c","command":"true","parents":["p"]}`, true)
+	e := &env{t: t, svc: svc}
+	e.srv = httptest.NewServer(svc.Handler())
+	defer e.srv.Close()
+	if code, body := e.do("PUT", "/v1/scheduler/job/success/p", ""); code != 200 || body != "marked job p as successful: true" {
+		t.Fatalf("PUT success = %d %q", code, body)
+	}
+	_ = svc.Tick(ctx)
+	if j := jobOf(t, svc, "p"); j.SuccessCount != 1 || f.launches != 1 || jobOf(t, svc, "c").State != "running" {
+		t.Fatalf("p %+v, launches %d", j, f.launches)
 	}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"io"
 	"math"
 	"net/http"
 	"sort"
@@ -165,4 +166,14 @@ func (s *Service) handleTasks(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	writeJSON(w, 200, map[string]any{"tasks": out})
+}
+
+func (s *Service) handleMarkSuccess(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.MarkSuccess(r.Context(), name); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, "marked job "+name+" as successful: true")
 }

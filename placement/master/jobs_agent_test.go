@@ -217,6 +217,23 @@ func TestJobsOnRealAgent(t *testing.T) {
 			prevEnd = h[0].Ended
 		}
 	}
+	// unplaceable: it waits with the placement core's explanation
+	s.must(204, "POST", "/scheduler/iso8601", `{"name":"nowhere","command":"true","schedule":"R/2030-01-01T00:00:00Z/P1D","constraints":[["rack","EQUALS","r9"]]}`)
+	s.must(204, "PUT", "/scheduler/job/nowhere", "")
+	testenv.WaitFor(t, 20*time.Second, "nowhere explained", func() error {
+		in := s.stat("nowhere").Inflight
+		if len(in) != 1 || in[0].State != "queued" || !strings.HasPrefix(in[0].Message, "unplaced 1 of 1") {
+			return fmt.Errorf("inflight %+v", in)
+		}
+		return nil
+	})
+	if j := s.job("nowhere"); j.State != "queued" {
+		t.Errorf("nowhere state %s", j.State)
+	}
+	s.must(204, "DELETE", "/scheduler/task/kill/nowhere", "")
+	if j := s.job("nowhere"); j.State != "idle" {
+		t.Errorf("nowhere after kill: %s", j.State)
+	}
 	var stats []map[string]any
 	if err := s.get("/scheduler/stats/median", &stats); err != nil || len(stats) < 4 {
 		t.Errorf("stats/median = %v %v", stats, err)
