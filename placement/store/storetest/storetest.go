@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Concurrent", testConcurrent},
 		{"SurvivesReopen", testReopen},
 		{"ValuesAreCopies", testCopies},
+		{"ClusterIDCreatedOnce", testClusterID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,4 +257,40 @@ func testCopies(t *testing.T, o Opener) {
 	got, _ := s.Get(ctx, "apps", "/a")
 	got[1] = 'Y'
 	mustGet(t, s, "apps", "/a", "abc")
+}
+
+// testClusterID: the master's cluster id (bucket "cluster", key "id") is
+// absent from a fresh store (ErrNotFound, so the first master creates it),
+// and once written it is read back unchanged after a reopen, so a second
+// start (or the next ZooKeeper leader) keeps the same identity instead of
+// creating another one.
+func testClusterID(t *testing.T, o Opener) {
+	ctx := context.Background()
+	s, err := o()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "cluster", "id"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("fresh store: cluster id lookup: %v, want ErrNotFound", err)
+	}
+	const id = "6f1c2a9e-3b7d-4e21-9a55-0c8d2e4f7b13"
+	if err := s.Apply(ctx, store.Put("cluster", "id", []byte(id))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		s2, err := o()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustGet(t, s2, "cluster", "id", id)
+		if keys, err := s2.List(ctx, "cluster", ""); err != nil || len(keys) != 1 {
+			t.Fatalf("reopen %d: cluster bucket holds %v (%v), want exactly the id", i+1, keys, err)
+		}
+		if err := s2.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
