@@ -32,6 +32,58 @@ func TestRouting(t *testing.T) {
 	t.Run("foreign container", func(t *testing.T) { p.t = t; testForeignContainer(t, p) })
 	t.Run("failing health check", func(t *testing.T) { p.t = t; testFailingCheck(t, p) })
 	t.Run("labels", func(t *testing.T) { p.t = t; testLabelRequests(t, p) })
+	t.Run("readiness", func(t *testing.T) { p.t = t; testReadiness(t, p) })
+}
+
+// testReadiness: a running task whose Marathon readiness check has not
+// passed (Consul has no check: it passes) is not routed, lbsync names it
+// "not ready"; once its ready file exists it is routed.
+func testReadiness(t *testing.T, p *platform) {
+	www := filepath.Join(t.TempDir(), "www")
+	if err := os.MkdirAll(www, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte("ready app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := "/e2e/ready"
+	def := fmt.Sprintf(`{"id": %q, "cpus": 0.05, "mem": 16, "instances": 1,
+		"cmd": "exec busybox httpd -f -p $PORT0 -h %s",
+		"portDefinitions": [{"port": 0, "protocol": "tcp", "name": "http"}],
+		"readinessChecks": [{"name": "ready", "protocol": "HTTP", "path": "/ready", "portName": "http",
+			"intervalSeconds": 2, "timeoutSeconds": 1, "httpStatusCodesForReady": [200]}],
+		"labels": {"HAPROXY_0_MODE": "http"}}`, id, www)
+	var created app
+	p.mustAPI("POST", "/v2/apps", []byte(def), &created)
+	sp := created.servicePort()
+	testenv.WaitFor(t, settle, "the task running and excluded as not ready", func() error {
+		for _, s := range p.routesStatus(t).Services {
+			if s.ServicePort != sp {
+				continue
+			}
+			for _, e := range s.Excluded {
+				if e.Kind == "not ready" && strings.Contains(e.Reason, "readiness check") {
+					if len(s.Backends) > 0 {
+						return fmt.Errorf("routed and excluded at once: %+v", s)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("servicePort %d: backends %v, excluded %v", sp, s.Backends, s.Excluded)
+		}
+		return fmt.Errorf("no service on %d yet", sp)
+	})
+	if code, body, err := p.status(p.servicePortURL(sp, "/"), ""); err != nil || code != 503 {
+		t.Errorf("not ready: servicePort %d answered %d %q %v, want 503", sp, code, body, err)
+	}
+	if err := os.WriteFile(filepath.Join(www, "ready"), []byte("yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	p.waitServes(p.servicePortURL(sp, "/"), "", "ready app")
+	t.Logf("routed %s after its readiness check could pass (interval 2 s)", time.Since(t0).Round(time.Millisecond))
+	p.waitSettled(id, 1, settle)
+	p.mustAPI("DELETE", "/v2/apps"+id, nil, nil)
 }
 
 // processApp is a busybox httpd on $PORT0 that says which task answered.

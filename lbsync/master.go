@@ -53,8 +53,8 @@ func NewMasterClient(cfg MasterClientConfig) *MasterClient {
 
 // masterEvents are the event types after which the record may differ.
 func masterEvents() []string {
-	return []string{"api_post_event", "deployment_info", "deployment_success", "deployment_failed",
-		"app_terminated_event", "group_change_success"}
+	return []string{"api_post_event", "deployment_info", "deployment_step_success", "deployment_success",
+		"deployment_failed", "app_terminated_event", "group_change_success"}
 }
 
 // Fetch reads the record once.
@@ -80,13 +80,26 @@ func (c *MasterClient) Fetch(ctx context.Context) (*MasterRecord, error) {
 					ServicePort int `json:"servicePort"`
 				} `json:"portMappings"`
 			} `json:"container"`
+			Readiness []struct {
+				Name   string `json:"name"`
+				TaskID string `json:"taskId"`
+				Ready  bool   `json:"ready"`
+			} `json:"readinessCheckResults"`
 		} `json:"apps"`
 	}
-	if err := c.getJSON(ctx, "/v2/apps", &apps); err != nil {
+	if err := c.getJSON(ctx, "/v2/apps?embed=apps.readiness", &apps); err != nil {
 		return nil, err
 	}
 	rec := &MasterRecord{ClusterID: info.Berth.ClusterID, Apps: []MasterApp{}}
 	for _, a := range apps.Apps {
+		for _, r := range a.Readiness {
+			if !r.Ready && r.TaskID != "" {
+				if rec.NotReady == nil {
+					rec.NotReady = map[string]string{}
+				}
+				rec.NotReady[r.TaskID] = r.Name
+			}
+		}
 		ports := a.Ports // Marathon's read-only list of the servicePorts
 		if len(ports) == 0 && a.Container != nil {
 			for _, pm := range a.Container.PortMappings {
@@ -128,6 +141,10 @@ func (c *MasterClient) getJSON(ctx context.Context, path string, v any) error {
 	return nil
 }
 
+// notReadyRecheck is how often the record is fetched while a task's
+// readiness check is pending.
+const notReadyRecheck = time.Second
+
 // Watch sends the record whenever it changed, until ctx ends: a fetch at
 // start, after every relevant event of the master's event stream, and
 // every Resync; errors are retried with backoff (250 ms … 30 s).
@@ -150,6 +167,11 @@ func (c *MasterClient) Watch(ctx context.Context, out chan<- *MasterRecord) erro
 			backoff = min(backoff*2, 30*time.Second)
 		} else {
 			backoff = 250 * time.Millisecond
+			if len(rec.NotReady) > 0 {
+				// The master sends no event when a readiness check
+				// passes: look again soon while one is pending.
+				wait = min(wait, notReadyRecheck)
+			}
 			if last == nil || !reflect.DeepEqual(*last, *rec) {
 				last = rec
 				select {

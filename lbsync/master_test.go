@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -152,4 +153,34 @@ func gauge(t testing.TB, s *Syncer, name string, labels ...string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestMasterFetchReadiness: tasks the master lists with a readiness check
+// that is not ready yet are in the record's NotReady (ready ones are not),
+// read from /v2/apps?embed=apps.readiness.
+func TestMasterFetchReadiness(t *testing.T) {
+	var query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/info":
+			fmt.Fprint(w, `{"berth":{"clusterId":"c1"}}`)
+		case "/v2/apps":
+			query = r.URL.RawQuery
+			fmt.Fprint(w, `{"apps":[{"id":"/a","ports":[10001],"readinessCheckResults":[
+				{"name":"ready","taskId":"a.1","ready":false},{"name":"ready","taskId":"a.2","ready":true}]}]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	rec, err := NewMasterClient(MasterClientConfig{URL: srv.URL}).Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if query != "embed=apps.readiness" {
+		t.Errorf("GET /v2/apps?%s, want embed=apps.readiness", query)
+	}
+	if fmt.Sprint(rec.NotReady) != "map[a.1:ready]" {
+		t.Errorf("NotReady %v, want only a.1", rec.NotReady)
+	}
 }

@@ -73,6 +73,10 @@ type Snapshot struct {
 type MasterRecord struct {
 	ClusterID string      `json:"clusterId,omitempty"`
 	Apps      []MasterApp `json:"apps"`
+	// NotReady are the tasks whose Marathon readiness check has not
+	// passed yet (readinessCheckResults with ready false), by task id,
+	// with the check's name: they are not routed even when Consul passes.
+	NotReady map[string]string `json:"notReady,omitempty"`
 }
 
 // MasterApp is one app of the master: its servicePorts in port index
@@ -199,7 +203,7 @@ type Route struct {
 
 // Why an instance is not routed (Excluded.Kind).
 const (
-	ExcludedNotReady   = "not ready"       // Consul check warning
+	ExcludedNotReady   = "not ready"       // Consul check warning, or the master's readiness check
 	ExcludedUnhealthy  = "unhealthy"       // Consul check critical
 	ExcludedDraining   = "draining"        // Consul maintenance (the agent drains it)
 	ExcludedForeign    = "foreign cluster" // berth_cluster is not ours

@@ -140,6 +140,12 @@ func (b *modelBuilder) backends(cands []candidate) []Backend {
 	for _, c := range cands {
 		switch c.inst.Status {
 		case "", StatusPassing:
+			if b.s.Master != nil && c.inst.Meta[MetaTask] != "" {
+				if check, ok := b.s.Master.NotReady[c.inst.Meta[MetaTask]]; ok {
+					b.exclude(c, ExcludedNotReady, "readiness check %s has not passed on the master", quoteValue(safeDetail(check)))
+					continue
+				}
+			}
 		case StatusWarning:
 			b.exclude(c, ExcludedNotReady, "Consul check warning: %s", safeDetail(c.inst.Check))
 			continue

@@ -89,6 +89,17 @@ func TestOwnershipAndExclusion(t *testing.T) {
 			wantExcluded: []string{"unrouted 10009:/gone:stale owner"},
 		},
 		{
+			name: "master: a task whose readiness check has not passed is not routed, even passing in Consul",
+			snap: Snapshot{Master: &MasterRecord{ClusterID: "c1", Apps: []MasterApp{{ID: "/a", ServicePorts: []int{10001}}},
+				NotReady: map[string]string{inst("/a", 10001, "10.0.0.2", 2).Meta[MetaTask]: "ready"}},
+				Instances: []Instance{
+					inCluster(inst("/a", 10001, "10.0.0.1", 1), "c1"),
+					inCluster(inst("/a", 10001, "10.0.0.2", 2), "c1"),
+				}},
+			wantServices: []string{"10001 /a 1"},
+			wantExcluded: []string{"10001:/a:not ready"},
+		},
+		{
 			name: "master: cluster id learned from the master",
 			snap: Snapshot{Master: master(MasterApp{ID: "/a", ServicePorts: []int{10001}}), Instances: []Instance{
 				inCluster(inst("/a", 10001, "10.0.0.1", 1), "c1"),
