@@ -26,6 +26,7 @@ type DockerRuntime struct {
 	cli         *client.Client
 	log         *slog.Logger
 	pullTimeout time.Duration
+	sandboxRoot string // Docker tasks' sandboxes ("" = none)
 
 	mu     sync.Mutex
 	pulls  map[string]*pull         // image -> in-flight pull, shared
@@ -50,6 +51,9 @@ type DockerConfig struct {
 	// PullTimeout bounds an image pull (default 5m): a pull never hangs a
 	// task forever.
 	PullTimeout time.Duration
+	// SandboxDir holds the tasks' sandboxes (fetch URIs, mounted at
+	// ContainerSandbox); "" gives Docker tasks no sandbox.
+	SandboxDir string
 }
 
 // NewDockerRuntime builds the runtime over a Docker client.
@@ -60,7 +64,7 @@ func NewDockerRuntime(cfg DockerConfig) *DockerRuntime {
 	if cfg.PullTimeout <= 0 {
 		cfg.PullTimeout = 5 * time.Minute
 	}
-	return &DockerRuntime{cli: cfg.Client, log: cfg.Logger, pullTimeout: cfg.PullTimeout,
+	return &DockerRuntime{cli: cfg.Client, log: cfg.Logger, pullTimeout: cfg.PullTimeout, sandboxRoot: cfg.SandboxDir,
 		pulls: map[string]*pull{}, exited: map[string]containerExit{}}
 }
 
@@ -68,6 +72,9 @@ func NewDockerRuntime(cfg DockerConfig) *DockerRuntime {
 func (d *DockerRuntime) Launch(ctx context.Context, l Launch) (Observed, error) {
 	ds, err := buildDockerSpec(l)
 	if err != nil {
+		return Observed{}, err
+	}
+	if err := d.prepareSandbox(ctx, l, &ds); err != nil {
 		return Observed{}, err
 	}
 	created, err := d.create(ctx, ds, l.Spec.Container.ForcePullImage)
@@ -323,7 +330,7 @@ func (d *DockerRuntime) Remove(ctx context.Context, o Observed) error {
 	d.mu.Lock()
 	delete(d.exited, o.RuntimeID)
 	d.mu.Unlock()
-	return nil
+	return d.removeSandbox(o.TaskID)
 }
 
 // Logs implements Runtime: the container's log stream, demultiplexed, from

@@ -34,6 +34,7 @@ func buildDockerSpec(l Launch) (dockerSpec, error) {
 		Image:  c.Image,
 		Env:    TaskEnv(spec, l.Host, nil),
 		Labels: TaskLabels(spec, l.AgentID, l.ClusterID),
+		User:   spec.User, // Marathon's `user` (a "user" parameter overrides it)
 	}
 	switch {
 	case spec.Cmd != "":

@@ -173,7 +173,8 @@ func buildAgent(f agentFlags, p agentParsed, zm *agent.ZKMaster, log *slog.Logge
 			if err != nil {
 				return nil, fmt.Errorf("docker client: %w", err)
 			}
-			runtimes[name] = agent.NewDockerRuntime(agent.DockerConfig{Client: cli, Logger: log})
+			runtimes[name] = agent.NewDockerRuntime(agent.DockerConfig{Client: cli, Logger: log,
+				SandboxDir: filepath.Join(f.workDir, "docker")})
 		case agent.RuntimeProcess:
 			pr, err := agent.NewProcessRuntime(agent.ProcessConfig{Dir: filepath.Join(f.workDir, "process"), Logger: log})
 			if err != nil {

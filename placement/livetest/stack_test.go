@@ -135,6 +135,10 @@ func (s *stack) agent(name string, extra ...string) *agentProc {
 	t := s.t
 	t.Helper()
 	dir := t.TempDir()
+	// Tasks with a `user` reach their sandbox through these (t.TempDir
+	// makes them 0700).
+	_ = os.Chmod(dir, 0o755)
+	_ = os.Chmod(filepath.Dir(dir), 0o755)
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	work := filepath.Join(dir, "work")
 	lo := 31600 + 100*len(s.agents)
