@@ -38,7 +38,8 @@ func TestDevCommand(t *testing.T) {
 		"--consul-serf-lan-port", free(), "--consul-serf-wan-port", free(),
 		"--agent-api-ports", free() + "," + free() + "," + free(),
 		"--http-port", free(), "--haproxy-stats-port", free(), "--lbsync-listen", "127.0.0.1:" + free(),
-		"--nginx-template", filepath.Join(root, "examples", "nginx", "nginx.ctmpl"), "--nginx-port", free()}
+		"--nginx-template", filepath.Join(root, "examples", "nginx", "nginx.ctmpl"), "--nginx-port", free(),
+		"--chronos-listen", "127.0.0.1:" + free()}
 
 	cmd := exec.Command(berth, args...)
 	cmd.Dir = root

@@ -43,6 +43,9 @@ func (s *Stack) PrintSummary(out io.Writer) {
 		{"HAProxy", fmt.Sprintf(":%d (vhosts), servicePorts 10000-20000; stats http://127.0.0.1:%d/haproxy?stats", c.HTTPPort, c.StatsPort)},
 		{"routes", "berth routes --lbsync " + s.LBSyncURL},
 	}
+	if c.ChronosListen != "" {
+		lines = append(lines, [2]string{"Chronos API", "http://" + c.ChronosListen + "/scheduler/jobs   (berth jobs --master " + s.MasterURL + ")"})
+	}
 	if s.ConsulDNS != "" {
 		_, dnsPort, _ := net.SplitHostPort(s.ConsulDNS)
 		lines = append(lines, [2]string{"Consul DNS", "dig @127.0.0.1 -p " + dnsPort + " <name>.service.consul (add SRV for ports)"})
