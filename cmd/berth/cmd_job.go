@@ -218,9 +218,12 @@ func cliJobHistory(w io.Writer, st *apiclient.JobStat) {
 		if r.Duration > 0 {
 			dur = strconv.FormatFloat(r.Duration, 'f', 2, 64) + "s"
 		}
-		how := "schedule"
-		if r.Manual {
+		how := r.Cause
+		switch {
+		case r.Manual:
 			how = "manual"
+		case how == "":
+			how = "schedule"
 		}
 		status := r.Status
 		if r.Message != "" && r.Status != "success" {

@@ -38,6 +38,7 @@ type JobRun struct {
 	TaskID   string  `json:"taskId"`
 	Attempt  int     `json:"attempt"`
 	Manual   bool    `json:"manual"`
+	Cause    string  `json:"cause"`
 	Skipped  int     `json:"skipped"`
 	Message  string  `json:"message"`
 	Duration float64 `json:"durationSeconds"`

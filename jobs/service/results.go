@@ -37,7 +37,7 @@ func (s *Service) applyResult(tk *tick, res Result) {
 		started = res.StartedAt
 	}
 	run := Run{Due: in.Due, Started: started, Ended: jobs.FormatTime(ended), Exit: res.Exit, Agent: res.Host, AgentID: res.Agent,
-		TaskID: res.TaskID, Attempt: in.Attempt, Manual: in.Manual, Message: res.Message}
+		TaskID: res.TaskID, Attempt: in.Attempt, Manual: in.Manual, Cause: in.Cause, Message: res.Message}
 	if in.Message == msgOvertime || in.Message == msgNoStart {
 		run.Message = in.Message
 	}
@@ -226,7 +226,7 @@ func (s *Service) RunNow(ctx context.Context, name string, args []string) error 
 		return errUnknown(name)
 	}
 	tk := &tick{now: s.cfg.Now(), dirty: map[string]bool{}}
-	s.enqueue(tk, r, tk.now, true, args)
+	s.enqueue(tk, r, tk.now, causeManual, args)
 	if err := s.flush(ctx, tk); err != nil {
 		return err
 	}
@@ -355,6 +355,6 @@ func (s *Service) fireChildren(tk *tick, name string, ok bool) {
 		if cr == nil || cr.Job.Disabled || (!cr.Job.Concurrent && len(cr.Inflight) > 0) {
 			continue
 		}
-		s.enqueue(tk, cr, tk.now, false, nil)
+		s.enqueue(tk, cr, tk.now, causeParents, nil)
 	}
 }

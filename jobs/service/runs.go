@@ -12,6 +12,13 @@ import (
 	"github.com/google/uuid"
 )
 
+// Causes of a run.
+const (
+	causeSchedule = "schedule"
+	causeManual   = "manual"
+	causeParents  = "parents"
+)
+
 // Run states of an Inflight.
 const (
 	runQueued  = "queued"
@@ -24,10 +31,12 @@ const (
 // the task when the master has it, and launches it otherwise — an
 // occurrence runs once.
 type Inflight struct {
-	TaskID    string   `json:"taskId"`
-	Due       string   `json:"due"`
-	Attempt   int      `json:"attempt"`
-	Manual    bool     `json:"manual,omitempty"`
+	TaskID  string `json:"taskId"`
+	Due     string `json:"due"`
+	Attempt int    `json:"attempt"`
+	Manual  bool   `json:"manual,omitempty"`
+	// Cause is why the run exists: schedule, manual or parents.
+	Cause     string   `json:"cause,omitempty"`
 	Arguments []string `json:"arguments,omitempty"`
 	State     string   `json:"state"`
 	NotBefore string   `json:"notBefore,omitempty"`
@@ -152,9 +161,9 @@ func jobState(r *record) string {
 }
 
 // enqueue claims a run of r due at due.
-func (s *Service) enqueue(tk *tick, r *record, due time.Time, manual bool, args []string) {
+func (s *Service) enqueue(tk *tick, r *record, due time.Time, cause string, args []string) {
 	s.seq++
-	in := &Inflight{Due: jobs.FormatTime(due), Manual: manual, Arguments: args, State: runQueued,
+	in := &Inflight{Due: jobs.FormatTime(due), Manual: cause == causeManual, Cause: cause, Arguments: args, State: runQueued,
 		Queued: jobs.FormatTime(tk.now), Seq: s.seq}
 	in.TaskID = taskID(r.Job.Name, due, 0)
 	r.Inflight = append(r.Inflight, in)
@@ -212,7 +221,7 @@ func (s *Service) claimDue(tk *tick) {
 				s.addHistory(r, Run{Due: jobs.FormatTime(st.Run), Status: "skipped", Skipped: 1,
 					Message: "the previous run is still in flight (concurrent: false)"})
 			} else {
-				s.enqueue(tk, r, st.Run, false, nil)
+				s.enqueue(tk, r, st.Run, causeSchedule, nil)
 			}
 		}
 		r.Job.Schedule = st.Rest.String()

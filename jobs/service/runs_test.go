@@ -208,6 +208,9 @@ func TestScheduleRetryAndChain(t *testing.T) {
 	if len(hist) != 2 || hist[0].Status != "failure" || *hist[0].Exit != 3 || hist[1].Status != "success" || hist[1].Attempt != 1 {
 		t.Errorf("history of a: %+v", hist)
 	}
+	if h, _, _ := svc.History("c"); len(h) != 1 || h[0].Cause != "parents" {
+		t.Errorf("history of c: %+v", h)
+	}
 	// A failed parent never starts its children.
 	if err := svc.RunNow(ctx, "b", nil); err != nil {
 		t.Fatal(err)

@@ -60,6 +60,7 @@ type Run struct {
 	TaskID   string  `json:"taskId,omitempty"`
 	Attempt  int     `json:"attempt"`
 	Manual   bool    `json:"manual,omitempty"`
+	Cause    string  `json:"cause,omitempty"`   // schedule, manual or parents
 	Skipped  int     `json:"skipped,omitempty"` // occurrences skipped by epsilon
 	Message  string  `json:"message,omitempty"`
 	Duration float64 `json:"durationSeconds,omitempty"`
