@@ -24,7 +24,9 @@ type Config struct {
 	URL        string
 	Attributes map[string]string
 	Resources  wire.Resources
-	WorkDir    string
+	// Roles are the resource roles offered (--roles); empty: "*".
+	Roles   []string
+	WorkDir string
 	// Runtimes by name (RuntimeDocker, RuntimeProcess): the enabled
 	// containerizers.
 	Runtimes map[string]Runtime

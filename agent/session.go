@@ -36,6 +36,7 @@ func (a *Agent) register(ctx context.Context) (wire.Registered, error) {
 	reg := wire.Registration{
 		ID: a.id, Hostname: a.cfg.Hostname, AdvertiseIP: a.cfg.AdvertiseIP, URL: a.url,
 		Attributes: a.cfg.Attributes, Resources: a.cfg.Resources, Version: a.cfg.Version,
+		Roles: a.cfg.Roles,
 		Tasks: a.currentStatusesLocked(),
 	}
 	// Updates still unacknowledged about the tasks in the registration

@@ -30,7 +30,7 @@ func agentCommand() command {
 
 type agentFlags struct {
 	master, listen, hostname, advertiseIP, attributes, resources string
-	workDir, containerizers, consul, secret                      string
+	workDir, containerizers, consul, secret, roles               string
 	// orphanGrace and retainExited are --orphan-grace and --retain-exited.
 	orphanGrace, retainExited time.Duration
 }
@@ -93,6 +93,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.hostname, "hostname", host, "hostname reported to the master and given to tasks as $HOST")
 	fs.StringVar(&f.advertiseIP, "advertise-ip", "", "IP address tasks are reached at (default: first non-loopback IPv4)")
 	fs.StringVar(&f.attributes, "attributes", "", `attributes for constraints, "rack:r1;zone:z1"`)
+	fs.StringVar(&f.roles, "roles", "*", `resource roles the agent's resources are offered to, "slave_public" or "*,ops" (apps pick them with acceptedResourceRoles)`)
 	fs.StringVar(&f.resources, "resources", "", `offered resources, "cpus:N;mem:MiB;disk:MiB;ports:[31000-32000]" (unset ones detected)`)
 	fs.StringVar(&f.workDir, "work-dir", "./berth-data/agent", "directory for the agent's id, task records, status journal and sandboxes")
 	fs.StringVar(&f.containerizers, "containerizers", "docker,process", "enabled containerizers")
@@ -206,7 +207,7 @@ func buildAgent(f agentFlags, p agentParsed, zm *agent.ZKMaster, log *slog.Logge
 		Master: master, MasterURL: f.master, Hostname: f.hostname, AdvertiseIP: advertise,
 		Listener: ln, Attributes: p.attrs, Resources: p.res.Complete(agent.DetectHost(f.workDir)),
 		WorkDir: f.workDir, Runtimes: runtimes, Drainer: drainer, Logger: log,
-		OrphanGrace: og, RetainExited: re, Secret: f.secret,
+		OrphanGrace: og, RetainExited: re, Secret: f.secret, Roles: splitRoles(f.roles),
 	})
 	if err != nil {
 		ln.Close()
@@ -234,4 +235,15 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// splitRoles parses --roles ("*", "slave_public", "*,ops").
+func splitRoles(s string) []string {
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

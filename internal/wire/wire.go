@@ -26,6 +26,9 @@ type Registration struct {
 	URL        string            `json:"url"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Resources  Resources         `json:"resources"`
+	// Roles are the Mesos roles the agent's resources are offered to
+	// (Marathon's acceptedResourceRoles); empty means ["*"].
+	Roles []string `json:"roles,omitempty"`
 	// Tasks is every task the agent currently runs or knows of, for
 	// reconciliation: the master kills those it does not know and marks
 	// TASK_LOST those it expected but which are absent.

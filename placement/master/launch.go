@@ -170,10 +170,15 @@ func (m *Master) launch(as *appState, n int, live []*Task, offers *offerSet, now
 	need := placement.Resources{CPUs: app.CPUs, Mem: app.Mem, Disk: app.Disk, GPUs: float64(app.GPUs)}
 	req := placement.Request{AppID: app.ID, Resources: need, Instances: n, Constraints: cons,
 		HostPorts: hostPortNeeds(app), Existing: existing}
-	res := placement.Place(offers.offers, req, placement.Options{Seed: m.cfg.Seed + m.passes})
+	usable, leftOut := m.roleOffers(app, offers.offers)
+	res := placement.Place(usable, req, placement.Options{Seed: m.cfg.Seed + m.passes})
 	as.queue.lastAt = now
 	if res.Unplaced > 0 {
 		exp := res.Explanation
+		if leftOut > 0 {
+			exp.Agents += leftOut
+			exp.Reasons = append(exp.Reasons, placement.Reason{Text: roleReason(app), Agents: leftOut})
+		}
 		as.queue.explanation = &exp
 	} else {
 		as.queue.explanation = nil
