@@ -28,6 +28,8 @@ type Launcher interface {
 	Launch(ctx context.Context, runs []Launch) ([]Placed, error)
 	// Task returns the master's view of a task it knows.
 	Task(id string) (TaskInfo, bool)
+	// JobTasks lists the ids of the job tasks the master knows.
+	JobTasks() []string
 	// Kill asks the task's agent to stop it.
 	Kill(ctx context.Context, taskID string) error
 	// Sync returns once every task result handed to TaskEnded so far is

@@ -59,6 +59,7 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
+	s.killStrays(ctx)
 	t := time.NewTimer(s.cfg.Tick)
 	defer t.Stop()
 	for {
@@ -294,4 +295,21 @@ func (s *Service) inflight(name, id string) *Inflight {
 		}
 	}
 	return nil
+}
+
+// killStrays kills the job tasks the master has that no stored run owns
+// (a job deleted while its run was in flight, its kill lost with the
+// leader): a leader starting its term owns every job task there is.
+func (s *Service) killStrays(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.cfg.Launcher.JobTasks() {
+		if _, ok := s.runs[id]; ok {
+			continue
+		}
+		s.log.Info("jobs: killing a task no run owns", "task", id)
+		if err := s.cfg.Launcher.Kill(ctx, id); err != nil {
+			s.log.Warn("jobs: killing a stray task", "task", id, "err", err)
+		}
+	}
 }

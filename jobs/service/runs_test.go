@@ -56,6 +56,16 @@ func (f *fakeLauncher) Task(id string) (TaskInfo, bool) {
 	return TaskInfo{State: st, Agent: "a1", Host: "h1", StartedAt: "2026-12-06T12:41:00.000Z"}, ok
 }
 
+func (f *fakeLauncher) JobTasks() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id := range f.tasks {
+		out = append(out, id)
+	}
+	return out
+}
+
 func (f *fakeLauncher) Kill(_ context.Context, id string) error {
 	f.mu.Lock()
 	f.killed = append(f.killed, id)
@@ -374,5 +384,22 @@ func TestMarkSuccessFiresChildren(t *testing.T) {
 	_ = svc.Tick(ctx)
 	if j := jobOf(t, svc, "p"); j.SuccessCount != 1 || f.launches != 1 || jobOf(t, svc, "c").State != "running" {
 		t.Fatalf("p %+v, launches %d", j, f.launches)
+	}
+}
+
+func TestStrayTaskKilled(t *testing.T) {
+	ctx := context.Background()
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 41, 0, 0, time.UTC)}
+	f := newFake(4)
+	svc, _ := newRunEnv(t, f, clk, t.TempDir())
+	mustPut(t, svc, `{"name":"a","command":"sleep 9","schedule":"R/2030-01-01T00:00:00Z/P1D"}`, false)
+	_ = svc.RunNow(ctx, "a", nil)
+	_ = svc.Tick(ctx)
+	f.tasks["ct-gone.1.0.x"] = wire.TaskSpec{TaskID: "ct-gone.1.0.x", AppID: "chronos:gone"}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_ = svc.Run(cctx) // a new term: kills the stray, keeps a's run
+	if len(f.killed) != 1 || f.killed[0] != "ct-gone.1.0.x" {
+		t.Errorf("killed %v", f.killed)
 	}
 }

@@ -121,6 +121,20 @@ func (l jobLauncher) Task(id string) (service.TaskInfo, bool) {
 	return service.TaskInfo{State: t.State, Agent: t.AgentID, Host: t.Host, StartedAt: t.StartedAt}, true
 }
 
+// JobTasks lists the job tasks the master knows.
+func (l jobLauncher) JobTasks() []string {
+	m := l.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for id, t := range m.tasks {
+		if isJobTask(t) && !terminal(t.State) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Kill orders the task's agent to stop it.
 func (l jobLauncher) Kill(_ context.Context, id string) error {
 	m := l.m
