@@ -48,6 +48,12 @@ func (s *Service) applyResult(tk *tick, res Result) {
 		run.Duration = ended.Sub(t).Seconds()
 	}
 	success := res.State == wire.TaskFinished && (res.Exit == nil || *res.Exit == 0)
+	if in.Preempted && !success {
+		run.Status, run.Message = "preempted", "killed to return lent capacity; queued again"
+		s.addHistory(r, run)
+		s.requeue(tk, r, in, in.Attempt)
+		return
+	}
 	switch {
 	case success:
 		run.Status = "success"
@@ -77,14 +83,21 @@ func (s *Service) applyResult(tk *tick, res Result) {
 
 // retry queues the next attempt of a failed run after the retry delay.
 func (s *Service) retry(tk *tick, r *record, in *Inflight) {
-	delete(s.runs, in.TaskID)
-	due, _ := time.Parse(time.RFC3339Nano, in.Due)
-	in.Attempt++
-	in.TaskID = taskID(r.Job.Name, due, in.Attempt)
-	in.State, in.Started, in.Launched, in.Agent, in.Host = runQueued, "", "", "", ""
+	s.requeue(tk, r, in, in.Attempt+1)
 	in.NotBefore = jobs.FormatTime(tk.now.Add(s.cfg.RetryDelay))
 	in.Message = "retry " + strconv.Itoa(in.Attempt) + " of " + strconv.Itoa(r.Job.Retries) + " after " + s.cfg.RetryDelay.String()
+}
+
+// requeue puts a run back in its queue as attempt, with a new task id.
+func (s *Service) requeue(tk *tick, r *record, in *Inflight, attempt int) {
+	delete(s.runs, in.TaskID)
+	due, _ := time.Parse(time.RFC3339Nano, in.Due)
+	in.Attempt = attempt
+	in.TaskID = taskID(r.Job.Name, due, in.Attempt)
+	in.State, in.Started, in.Launched, in.Agent, in.Host, in.Message = runQueued, "", "", "", "", ""
+	in.Preempted, in.NotBefore = false, ""
 	s.runs[in.TaskID] = r.Job.Name
+	tk.dirty[r.Job.Name] = true
 }
 
 func (s *Service) removeInflight(r *record, id string) {
@@ -154,8 +167,13 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 	a := jobs.Allocate(s.cfg.Queues, running, pending, free+1e-9)
 	s.used = a.Used
 	for _, id := range a.Preempt {
-		if err := l.Kill(ctx, id); err != nil {
-			s.log.Warn("jobs: preempting", "task", id, "err", err)
+		if in := s.inflight(s.runs[id], id); in != nil && !in.Preempted {
+			in.Preempted = true
+			tk.dirty[s.runs[id]] = true
+			s.log.Info("jobs: preempting a run to return lent capacity", "job", s.runs[id], "task", id)
+			if err := l.Kill(ctx, id); err != nil {
+				s.log.Warn("jobs: preempting", "task", id, "err", err)
+			}
 		}
 	}
 	var batch []Launch

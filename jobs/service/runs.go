@@ -49,7 +49,10 @@ type Inflight struct {
 	// explanation, the queue's capacity, a retry delay).
 	Message string `json:"message,omitempty"`
 	Killed  bool   `json:"killed,omitempty"`
-	Seq     int64  `json:"seq"`
+	// Preempted is set when the allocator took the run's capacity back
+	// for a queue below its guarantee: it is queued again, not counted.
+	Preempted bool  `json:"preempted,omitempty"`
+	Seq       int64 `json:"seq"`
 }
 
 // Run runs the scheduler loop until ctx ends (the master runs it while it

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -401,5 +402,73 @@ func TestStrayTaskKilled(t *testing.T) {
 	_ = svc.Run(cctx) // a new term: kills the stray, keeps a's run
 	if len(f.killed) != 1 || f.killed[0] != "ct-gone.1.0.x" {
 		t.Errorf("killed %v", f.killed)
+	}
+}
+
+// TestPreemptionReturnsLentCapacity: a queue that lent its capacity gets
+// it back from a preemptible borrower; the preempted runs are queued
+// again, not counted as errors.
+func TestPreemptionReturnsLentCapacity(t *testing.T) {
+	ctx := context.Background()
+	tree, err := jobs.ParseQueues([]byte(`queues: [{name: lender, capacity: 50, preemption: true}, {name: owner, capacity: 50}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 41, 0, 0, time.UTC)}
+	f := newFake(4)
+	st, err := store.OpenBolt(store.BoltConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := New(ctx, Config{Store: st, Launcher: f, Now: clk.now, Queues: tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		mustPut(t, svc, fmt.Sprintf(`{"name":"l%d","command":"sleep 9","schedule":"R/2030-01-01T00:00:00Z/P1D","cpus":"1","queue":"lender"}`, i), false)
+		_ = svc.RunNow(ctx, fmt.Sprintf("l%d", i), nil)
+	}
+	for i := range 2 {
+		mustPut(t, svc, fmt.Sprintf(`{"name":"o%d","command":"true","schedule":"R/2030-01-01T00:00:00Z/P1D","cpus":"1","queue":"owner"}`, i), false)
+	}
+	_ = svc.Tick(ctx)
+	if f.launches != 4 {
+		t.Fatalf("lender borrowed %d of 4 slots", f.launches)
+	}
+	for i := range 2 {
+		_ = svc.RunNow(ctx, fmt.Sprintf("o%d", i), nil)
+	}
+	_ = svc.Tick(ctx)
+	if len(f.killed) != 2 {
+		t.Fatalf("preempted %v, want 2 of the lender's runs", f.killed)
+	}
+	for _, id := range f.killed { // the master's side of the kills
+		f.mu.Lock()
+		delete(f.tasks, id)
+		f.mu.Unlock()
+		svc.TaskEnded(Result{TaskID: id, State: wire.TaskKilled, Ended: clk.now()})
+	}
+	_ = svc.Tick(ctx)
+	owners := 0
+	for _, spec := range f.tasks {
+		if strings.HasPrefix(spec.AppID, "chronos:o") {
+			owners++
+		}
+	}
+	if owners != 2 {
+		t.Errorf("%d owner runs launched after the preemption, want 2", owners)
+	}
+	queued := 0
+	for _, j := range svc.Jobs() {
+		if j.ErrorCount != 0 {
+			t.Errorf("%s counted an error for a preemption", j.Name)
+		}
+		if j.State == "queued" {
+			queued++
+		}
+	}
+	if queued != 2 {
+		t.Errorf("%d preempted runs queued again, want 2", queued)
 	}
 }
