@@ -465,6 +465,21 @@ func deploymentJSON(d *Deployment) map[string]any {
 	}
 }
 
+// stopDeferred reports whether a deployment stops the app in a step after
+// its current one (its orphans wait for beginStops).
+func (m *Master) stopDeferred(appID string) bool {
+	for _, d := range m.deployments {
+		for i := max(d.CurrentStep, 0); i < len(d.Steps); i++ {
+			for _, a := range d.Steps[i].Actions {
+				if a.Action == actStop && a.App == appID {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // beginStops kills the orphans of the stop actions of d's current step
 // that were deferred until it (stopApp).
 func (m *Master) beginStops(d *Deployment) []store.Op {

@@ -204,7 +204,8 @@ func (m *Master) applyGroup(groupID string, p *groupPlan, idx map[string]*groupN
 		m.events.publish(m.now(), "group_change_failed", map[string]any{"groupId": groupID, "reason": err.Error()})
 		return nil, 0, err
 	}
-	var ops []store.Op
+	d.OriginalGroups = m.groupRecords(p.metas, p.dels)
+	ops := []store.Op{deploymentOp(d)}
 	for id, g := range p.metas {
 		g.Version = d.Version
 		m.groups[id] = g
@@ -298,4 +299,42 @@ func (m *Master) dryRunSteps(p *groupPlan, idx map[string]*groupNode) ([]Step, e
 		steps = []Step{}
 	}
 	return steps, nil
+}
+
+// groupRecords copies the current records of the given group ids (nil
+// for a group without a record); call with m.mu held.
+func (m *Master) groupRecords(ids map[string]*groupMeta, more map[string]bool) map[string]*groupMeta {
+	out := make(map[string]*groupMeta, len(ids)+len(more))
+	add := func(id string) {
+		out[id] = nil
+		if g := m.groups[id]; g != nil {
+			c := *g
+			out[id] = &c
+		}
+	}
+	for id := range ids {
+		add(id)
+	}
+	for id := range more {
+		add(id)
+	}
+	return out
+}
+
+// restoreGroups puts the group records back as orig has them (a nil
+// record is dropped); call with m.mu held.
+func (m *Master) restoreGroups(orig map[string]*groupMeta) []store.Op {
+	var ops []store.Op
+	for id, g := range orig {
+		if g == nil {
+			delete(m.groups, id)
+			ops = append(ops, store.Del(bucketGroups, id))
+			continue
+		}
+		c := *g
+		m.groups[id] = &c
+		b, _ := json.Marshal(&c)
+		ops = append(ops, store.Put(bucketGroups, id, b))
+	}
+	return ops
 }

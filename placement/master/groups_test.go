@@ -326,3 +326,60 @@ func TestGroupDeleteCanceledKillsDeferredStops(t *testing.T) {
 		t.Fatalf("still running: %v", a.running)
 	}
 }
+
+// TestDeferredStopsSurviveRestart: a group delete whose second stop
+// step (b's dependency a) is not reached yet keeps a's task running
+// across a master restart, and the restarted master stops it once b is
+// gone.
+func TestDeferredStopsSurviveRestart(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.agent("node-1", nil)
+	h.must(201, "POST", "/v2/groups", `{"id":"/g","apps":[{"id":"a","cmd":"a","cpus":0.1,"mem":8},
+		{"id":"b","cmd":"b","cpus":0.1,"mem":8,"dependencies":["a"]}]}`)
+	h.converge(a)
+	h.must(200, "DELETE", "/v2/groups/g", "")
+	h.restart()
+	d := a.desired()
+	if len(d.Kill) != 1 || len(d.Tasks) != 1 || !strings.HasPrefix(d.Tasks[0].TaskID, "g_a.") {
+		t.Fatalf("after restart: kill %v, run %+v; want b killed, a still running", d.Kill, d.Tasks)
+	}
+	h.converge(a)
+	if len(a.running) != 0 || h.deploymentCount() != 0 {
+		t.Fatalf("still running: %v, deployments %d", a.running, h.deploymentCount())
+	}
+}
+
+// TestDeploymentRollbackRestoresGroupRecords: DELETE /v2/deployments/{id}
+// of a group update that changed dependencies and added an empty group
+// restores the group records as well as the app, also after a restart.
+func TestDeploymentRollbackRestoresGroupRecords(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.agent("node-1", nil)
+	h.must(201, "POST", "/v2/groups", `{"id":"/base","apps":[{"id":"db","cmd":"d","cpus":0.1,"mem":8}]}`)
+	h.must(201, "POST", "/v2/groups", `{"id":"/r","dependencies":["/base"],"apps":[{"id":"a","cmd":"a","cpus":0.1,"mem":8}]}`)
+	h.converge(a)
+	// mem no agent has: the deployment cannot finish.
+	h.must(200, "PUT", "/v2/groups/r", `{"dependencies":[],"apps":[{"id":"a","cmd":"a2","cpus":0.1,"mem":900000}],"groups":[{"id":"extra"}]}`)
+	h.converge(a)
+	var plans []map[string]any
+	_ = json.Unmarshal(h.must(200, "GET", "/v2/deployments", "").body, &plans)
+	if len(plans) != 1 {
+		t.Fatalf("deployments: %v", plans)
+	}
+	if g := h.must(200, "GET", "/v2/groups/r", "").json(t); jsonText(g["dependencies"]) != `[]` || len(g["groups"].([]any)) != 1 {
+		t.Fatalf("update not applied: %s", jsonText(g))
+	}
+	h.restart()
+	h.must(200, "DELETE", "/v2/deployments/"+plans[0]["id"].(string), "")
+	h.converge(a)
+	g := h.must(200, "GET", "/v2/groups/r", "").json(t)
+	if jsonText(g["dependencies"]) != `["/base"]` || len(g["groups"].([]any)) != 0 || h.app("/r/a")["cmd"] != "a" {
+		t.Fatalf("after rollback: %s", jsonText(g))
+	}
+	if r := h.do("GET", "/v2/groups/r/extra", ""); r.code != 404 {
+		t.Fatalf("the added group survived the rollback: %d %s", r.code, r.body)
+	}
+	if n := h.deploymentCount(); n != 0 {
+		t.Fatalf("%d deployments after the rollback converged", n)
+	}
+}

@@ -212,10 +212,12 @@ func (m *Master) load(ctx context.Context) error {
 	for _, as := range m.apps {
 		sort.Strings(as.versions)
 	}
-	if err := m.loadTasks(ctx); err != nil {
+	// Deployments first: a stop they defer to a later step keeps its
+	// tasks running (loadTasks).
+	if err := m.loadDeployments(ctx); err != nil {
 		return err
 	}
-	if err := m.loadDeployments(ctx); err != nil {
+	if err := m.loadTasks(ctx); err != nil {
 		return err
 	}
 	if err := m.loadGroups(ctx); err != nil {
@@ -277,7 +279,9 @@ func (m *Master) loadTasks(ctx context.Context) error {
 		if as := m.apps[t.AppID]; as != nil && !expunged(&t) {
 			as.tasks[t.ID] = &t
 		} else {
-			t.Killing = true
+			// A stop deferred to a later step of a deployment waits for it
+			// (beginStops); any other orphan is being killed.
+			t.Killing = t.Killing || t.KillReason != killDelete || !m.stopDeferred(t.AppID)
 			if t.KillReason != killWipe {
 				t.KillReason = killDelete
 			}

@@ -159,6 +159,10 @@ type Deployment struct {
 	Original map[string]*marathon.App `json:"original"`
 	// Generation of each app before the deployment, for rollback.
 	OriginalGeneration map[string]string `json:"originalGeneration,omitempty"`
+	// OriginalGroups holds the group records a group deployment wrote or
+	// dropped as they were before it (nil: the record did not exist), so
+	// a rollback restores dependencies and empty groups too.
+	OriginalGroups map[string]*groupMeta `json:"originalGroups,omitempty"`
 }
 
 // agent is the master's view of one agent.

@@ -75,13 +75,18 @@ func (m *Master) handleDeploymentDelete(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	if len(changes) == 0 {
-		seq := m.w.enqueue(m.cancelDeployment(id, "rolled back")...)
+		ops := append(m.cancelDeployment(id, "rolled back"), m.restoreGroups(d.OriginalGroups)...)
+		seq := m.w.enqueue(ops...)
 		m.mu.Unlock()
 		_ = m.w.wait(seq)
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	nd, seq, err := m.applyChanges(changes, true)
+	if err == nil && d.OriginalGroups != nil {
+		nd.OriginalGroups = m.groupRecords(d.OriginalGroups, nil)
+		seq = m.w.enqueue(append(m.restoreGroups(d.OriginalGroups), deploymentOp(nd))...)
+	}
 	m.mu.Unlock()
 	if !m.commitDeployment(w, nd, seq, err) {
 		return
