@@ -383,3 +383,27 @@ func TestDeploymentRollbackRestoresGroupRecords(t *testing.T) {
 		t.Fatalf("%d deployments after the rollback converged", n)
 	}
 }
+
+// TestGroupVersionRollbackRestoresGroupRecords: PUT /v2/groups/{id} with
+// a version brings back the group's dependencies and drops a group added
+// since.
+func TestGroupVersionRollbackRestoresGroupRecords(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.agent("node-1", nil)
+	h.must(201, "POST", "/v2/groups", `{"id":"/base","apps":[{"id":"db","cmd":"d","cpus":0.1,"mem":8}]}`)
+	h.must(201, "POST", "/v2/groups", `{"id":"/r","dependencies":["/base"],"groups":[{"id":"keep"}],"apps":[{"id":"a","cmd":"a","cpus":0.1,"mem":8}]}`)
+	h.converge(a)
+	v := h.must(200, "GET", "/v2/groups/r", "").json(t)["version"].(string)
+	h.must(200, "PUT", "/v2/groups/r", `{"dependencies":[],"apps":[{"id":"a","cmd":"a2","cpus":0.1,"mem":8}],"groups":[{"id":"extra"}]}`)
+	h.converge(a)
+	h.must(200, "PUT", "/v2/groups/r", `{"version":"`+v+`"}`)
+	h.converge(a)
+	g := h.must(200, "GET", "/v2/groups/r", "").json(t)
+	var ids []string
+	for _, sg := range g["groups"].([]any) {
+		ids = append(ids, sg.(map[string]any)["id"].(string))
+	}
+	if jsonText(g["dependencies"]) != `["/base"]` || strings.Join(ids, ",") != "/r/keep" || h.app("/r/a")["cmd"] != "a" {
+		t.Fatalf("after PUT version: %s", jsonText(g))
+	}
+}
