@@ -143,3 +143,87 @@ func (st DepState) Apply(changes map[Edge]bool) {
 		}
 	}
 }
+
+// Set replaces child's parents in place, after the same checks as
+// NewGraph (exists says which job names exist, child included): an
+// unknown parent, child as its own parent, or a cycle through the new
+// edges is an error naming the field, and leaves g unchanged. It costs
+// child's descendants, not the whole graph.
+func (g *Graph) Set(child string, parents []string, exists func(string) bool) error {
+	for _, p := range parents {
+		if p == child {
+			return fmt.Errorf("parents: %s: a job cannot be its own parent", child)
+		}
+		if !exists(p) {
+			return fmt.Errorf("parents: %s: unknown job %q", child, p)
+		}
+	}
+	if path := g.pathToAny(child, parents); path != nil {
+		return fmt.Errorf("parents: dependency cycle %s", strings.Join(append(path, child), " → "))
+	}
+	g.Remove(child, false)
+	for _, p := range parents {
+		g.parents[child] = append(g.parents[child], p)
+		g.children[p] = append(g.children[p], child)
+	}
+	return nil
+}
+
+// pathToAny returns a path from start down its children to one of
+// targets, or nil.
+func (g *Graph) pathToAny(start string, targets []string) []string {
+	want := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		want[t] = true
+	}
+	from := map[string]string{start: ""}
+	queue := []string{start}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if want[n] {
+			var path []string
+			for ; n != ""; n = from[n] {
+				path = append([]string{n}, path...)
+			}
+			return path
+		}
+		for _, c := range g.children[n] {
+			if _, seen := from[c]; !seen {
+				from[c] = n
+				queue = append(queue, c)
+			}
+		}
+	}
+	return nil
+}
+
+// Remove drops name's parent edges and, with children, its child edges.
+func (g *Graph) Remove(name string, children bool) {
+	for _, p := range g.parents[name] {
+		g.children[p] = without(g.children[p], name)
+		if len(g.children[p]) == 0 {
+			delete(g.children, p)
+		}
+	}
+	delete(g.parents, name)
+	if children {
+		for _, c := range g.children[name] {
+			g.parents[c] = without(g.parents[c], name)
+			if len(g.parents[c]) == 0 {
+				delete(g.parents, c)
+			}
+		}
+		delete(g.children, name)
+	}
+}
+
+func without(xs []string, x string) []string {
+	out := xs[:0:0]
+	for _, y := range xs {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}

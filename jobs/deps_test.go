@@ -133,3 +133,48 @@ func BenchmarkFanOut1000(b *testing.B) {
 		}
 	}
 }
+
+// TestSetMatchesNewGraph: random graphs changed one job at a time give
+// the same verdicts and edges as building the graph again.
+func TestSetMatchesNewGraph(t *testing.T) {
+	rnd := newRand(7)
+	for round := 0; round < 300; round++ {
+		n := 2 + rnd.Intn(8)
+		names := make([]string, n)
+		for i := range names {
+			names[i] = string(rune('a' + i))
+		}
+		parents := map[string][]string{}
+		for _, nm := range names {
+			parents[nm] = nil
+		}
+		g, _ := NewGraph(parents)
+		for step := 0; step < 10; step++ {
+			c := names[rnd.Intn(n)]
+			var ps []string
+			for _, p := range names {
+				if rnd.Intn(4) == 0 {
+					ps = append(ps, p)
+				}
+			}
+			next := map[string][]string{}
+			for k, v := range parents {
+				next[k] = v
+			}
+			next[c] = ps
+			_, wantErr := NewGraph(next)
+			err := g.Set(c, ps, func(s string) bool { _, ok := parents[s]; return ok })
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("Set(%s, %v) on %v: %v, NewGraph: %v", c, ps, parents, err, wantErr)
+			}
+			if err == nil {
+				parents = next
+			}
+			for _, nm := range names {
+				if fmt.Sprint(g.Parents(nm)) != fmt.Sprint(parents[nm]) && !(len(g.Parents(nm)) == 0 && len(parents[nm]) == 0) {
+					t.Fatalf("parents of %s: %v, want %v", nm, g.Parents(nm), parents[nm])
+				}
+			}
+		}
+	}
+}

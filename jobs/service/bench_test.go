@@ -155,3 +155,25 @@ func BenchmarkServiceFanOut1000(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkPutInto100k: POST iso8601 of one job among 100,000 (the body
+// decoded, normalised, the dependency graph checked, the job stored).
+func BenchmarkPutInto100k(b *testing.B) {
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	svc := benchService(b, newFake(1), clk, 100_000, func(i int) chronos.Job {
+		j := chronos.Job{Name: fmt.Sprintf("job-%06d", i), Command: "true", Shell: true, Epsilon: "PT60S", Queue: "default",
+			Schedule: "R/2030-01-01T00:00:00.000Z/P1D"}
+		if i%10 == 9 {
+			j.Schedule, j.Parents = "", []string{fmt.Sprintf("job-%06d", i-1)}
+		}
+		return j
+	})
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		body := fmt.Sprintf(`{"name":"new-%d","command":"true","parents":["job-000001"]}`, i%100)
+		if err := svc.Put(ctx, []byte(body), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

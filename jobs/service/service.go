@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.graph, err = s.graphWith(nil, ""); err != nil {
 		s.log.Warn("jobs: stored dependency graph", "err", err)
+		s.graph, _ = jobs.NewGraph(nil)
 	}
 	deps, err := cfg.Store.List(ctx, BucketDeps, "")
 	if err != nil {
@@ -225,12 +226,20 @@ func (s *Service) Put(ctx context.Context, body []byte, dependent bool) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, err := s.graphWith(j, "")
-	if err != nil {
+	old, existed := s.jobs[j.Name]
+	exists := func(n string) bool { _, ok := s.jobs[n]; return ok }
+	if err := s.graph.Set(j.Name, j.Parents, exists); err != nil {
 		return &chronos.Error{Field: "parents", Message: strings.TrimPrefix(err.Error(), "parents: ")}
 	}
+	undo := func() {
+		if existed {
+			_ = s.graph.Set(j.Name, old.Job.Parents, func(string) bool { return true })
+		} else {
+			s.graph.Remove(j.Name, false)
+		}
+	}
 	r := &record{Job: *j, State: "idle"}
-	if old, ok := s.jobs[j.Name]; ok {
+	if existed {
 		r.State, r.History, r.Inflight = old.State, old.History, old.Inflight
 		// counters are the service's, not the client's, once a job exists
 		r.Job.SuccessCount, r.Job.ErrorCount = old.Job.SuccessCount, old.Job.ErrorCount
@@ -239,13 +248,14 @@ func (s *Service) Put(ctx context.Context, body []byte, dependent bool) error {
 	}
 	op, err := putRecord(r)
 	if err != nil {
+		undo()
 		return err
 	}
 	if err := s.cfg.Store.Apply(ctx, op); err != nil {
+		undo()
 		return fmt.Errorf("jobs: store %s: %w", j.Name, err)
 	}
 	s.jobs[j.Name] = r
-	s.graph = g
 	s.schedule(r)
 	s.Wake() // it may fall due before the next tick
 	return nil
