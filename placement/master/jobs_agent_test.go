@@ -63,7 +63,9 @@ func startJobStack(t *testing.T, docker bool) *jobStack {
 	if docker {
 		cli := testenv.Docker(t)
 		testenv.Image(t, "berth/busybox")
-		testenv.CleanupContainers(t, cli, "berth.job", "dock")
+		for _, j := range []string{"dock", "dock-b"} {
+			testenv.CleanupContainers(t, cli, "berth.job", j)
+		}
 		runtimes[agent.RuntimeDocker] = agent.NewDockerRuntime(agent.DockerConfig{Client: cli})
 	}
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)))
@@ -253,5 +255,50 @@ func TestDockerJobOnRealAgent(t *testing.T) {
 	h := s.stat("dock").History
 	if len(h) != 2 || !h[0].Manual || h[1].Manual {
 		t.Errorf("dock history: %+v", h)
+	}
+	// a chain process → Docker → process
+	s.must(204, "POST", "/scheduler/iso8601", `{"name":"dock-a","command":"true","schedule":"R1/`+soon(500*time.Millisecond)+`/PT1H"}`)
+	s.must(204, "POST", "/scheduler/dependency", `{"name":"dock-b","parents":["dock-a"],"container":{"type":"DOCKER","image":"berth/busybox"},"command":"test \"$CHRONOS_JOB_NAME\" = dock-b"}`)
+	s.must(204, "POST", "/scheduler/dependency", `{"name":"dock-c","parents":["dock-b"],"command":"true"}`)
+	s.waitJob("dock-c", 1, 0)
+	if j := s.job("dock-b"); j.SuccessCount != 1 {
+		t.Errorf("dock-b: %+v", j)
+	}
+}
+
+// TestChronosListenAuth: the Chronos port asks for the master's
+// credentials like the master's own address.
+func TestChronosListenAuth(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	chronos := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- master.Serve(ctx, master.ServerConfig{Listen: "127.0.0.1:0", WorkDir: t.TempDir(), ChronosListen: chronos,
+			Ready: func(a string) { addr <- a }, Master: master.Config{Credentials: "ops:secret"}})
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-addr:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	get := func(auth bool) int {
+		req, _ := http.NewRequest("GET", "http://"+chronos+"/scheduler/jobs", nil)
+		if auth {
+			req.SetBasicAuth("ops", "secret")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := get(false); c != 401 {
+		t.Errorf("without credentials: %d, want 401", c)
+	}
+	if c := get(true); c != 200 {
+		t.Errorf("with credentials: %d, want 200", c)
 	}
 }

@@ -54,9 +54,11 @@ func TestJobsExactlyOnceAcrossLeaderChange(t *testing.T) {
 		return cmd
 	}
 	addrs := []string{fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
+	chronos := map[string]string{} // each master's --chronos-listen
 	masters := map[string]*exec.Cmd{}
 	for i, a := range addrs {
-		masters[a] = start(fmt.Sprintf("master-%d", i+1), "master", "--listen", a, "--zk", zkURL,
+		chronos[a] = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		masters[a] = start(fmt.Sprintf("master-%d", i+1), "master", "--listen", a, "--zk", zkURL, "--chronos-listen", chronos[a],
 			"--zk-session-timeout", "1s", "--job-retry-delay", "1s", "--work-dir", filepath.Join(dir, fmt.Sprintf("m%d", i+1)))
 	}
 	start("agent", "agent", "--master", zkURL, "--listen", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
@@ -92,8 +94,13 @@ func TestJobsExactlyOnceAcrossLeaderChange(t *testing.T) {
 	t1 := time.Now().Add(3 * time.Second)
 	t2 := t1.Add(3 * time.Second)
 	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-	s.must(204, "POST", "/scheduler/iso8601", `{"name":"long","command":"sleep 4","schedule":"R1/`+stamp(t1)+`/PT1H","retries":"0"}`)
-	s.must(204, "POST", "/scheduler/iso8601", `{"name":"next","command":"true","schedule":"R1/`+stamp(t2)+`/PT1H","retries":"0"}`)
+	// posted to the standby's Chronos port: forwarded to the leader
+	cs := &jobStack{t: t, url: "http://" + chronos[survivor]}
+	cs.must(204, "POST", "/scheduler/iso8601", `{"name":"long","command":"sleep 4","schedule":"R1/`+stamp(t1)+`/PT1H","retries":"0"}`)
+	cs.must(204, "POST", "/v1/scheduler/iso8601", `{"name":"next","command":"true","schedule":"R1/`+stamp(t2)+`/PT1H","retries":"0"}`)
+	if c, _, _ := cs.do("GET", "/v2/apps", ""); c != 404 {
+		t.Errorf("the Chronos port serves /v2/apps: %d", c)
+	}
 	testenv.WaitFor(t, 30*time.Second, "long running", func() error {
 		if j := s.job("long"); j.State != "running" {
 			return fmt.Errorf("state %s", j.State)
