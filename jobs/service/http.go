@@ -42,6 +42,7 @@ func (s *Service) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/stats/{pct}", s.handleStats)
 		mux.HandleFunc("GET "+p+"/tasks", s.handleTasks)
 		mux.HandleFunc("PUT "+p+"/job/success/{name}", s.handleMarkSuccess)
+		mux.HandleFunc("PUT "+p+"/task/{taskId}", s.handleComplete)
 	}
 	return mux
 }

@@ -74,6 +74,8 @@ type Result struct {
 	Host      string    `json:"host,omitempty"`
 	StartedAt string    `json:"startedAt,omitempty"`
 	Ended     time.Time `json:"ended"`
+	// Callback marks an async job's completion callback (never stored).
+	Callback bool `json:"-"`
 }
 
 // TaskEnded hands the service a job task's result; the master calls it

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/wire"
 	"github.com/berth-platform/berth/jobs"
+	"github.com/berth-platform/berth/placement/chronos"
 	"github.com/berth-platform/berth/placement/store"
 )
 
@@ -48,6 +49,15 @@ func (s *Service) applyResult(tk *tick, res Result) {
 		run.Duration = ended.Sub(t).Seconds()
 	}
 	success := res.State == wire.TaskFinished && (res.Exit == nil || *res.Exit == 0)
+	if r.Job.Async && success && !res.Callback {
+		// an async job's run ends with its completion callback
+		s.runs[res.TaskID] = name
+		in.State, in.Message, in.Host = runRunning, msgAsync, run.Agent
+		if in.Started == "" {
+			in.Started = started
+		}
+		return
+	}
 	if in.Preempted && !success {
 		run.Status, run.Message = "preempted", "killed to return lent capacity; queued again"
 		s.addHistory(r, run)
@@ -375,4 +385,29 @@ func (s *Service) fireChildren(tk *tick, name string, ok bool) {
 		}
 		s.enqueue(tk, cr, tk.now, causeParents, nil)
 	}
+}
+
+const msgAsync = "the task ended; waiting for the job's completion callback (async)"
+
+// Complete is an async job's completion callback (PUT /scheduler/task/
+// {taskId} with {"statusCode":N}; 0 is success): it ends the run as its
+// task's end would for a job that is not async.
+func (s *Service) Complete(ctx context.Context, taskID string, code int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.runs[taskID]; !ok {
+		return &chronos.Error{Field: "taskId", Message: fmt.Sprintf("no run in flight has task %q", taskID)}
+	}
+	tk := &tick{now: s.cfg.Now(), dirty: map[string]bool{}}
+	state := wire.TaskFinished
+	if code != 0 {
+		state = wire.TaskFailed
+	}
+	s.applyResult(tk, Result{TaskID: taskID, State: state, Exit: &code, Ended: tk.now, Callback: true,
+		Message: "completion callback statusCode " + strconv.Itoa(code)})
+	if err := s.flush(ctx, tk); err != nil {
+		return err
+	}
+	s.Wake()
+	return nil
 }

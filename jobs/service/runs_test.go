@@ -472,3 +472,33 @@ func TestPreemptionReturnsLentCapacity(t *testing.T) {
 		t.Errorf("%d preempted runs queued again, want 2", queued)
 	}
 }
+
+func TestAsyncJobEndsWithCallback(t *testing.T) {
+	ctx := context.Background()
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 41, 0, 0, time.UTC)}
+	f := newFake(4)
+	svc, st := newRunEnv(t, f, clk, t.TempDir())
+	mustPut(t, svc, `{"name":"as","command":"true","schedule":"R/2030-01-01T00:00:00Z/P1D","async":true,"retries":"0"}`, false)
+	_ = svc.RunNow(ctx, "as", nil)
+	_ = svc.Tick(ctx)
+	var id string
+	for k := range f.tasks {
+		id = k
+	}
+	f.finish(t, st, svc, "as", 0, clk.now())
+	_ = svc.Tick(ctx)
+	if j := jobOf(t, svc, "as"); j.SuccessCount != 0 || j.State != "running" {
+		t.Fatalf("before the callback: %+v", j)
+	}
+	e := &env{t: t, svc: svc, srv: httptest.NewServer(svc.Handler())}
+	defer e.srv.Close()
+	if code, body := e.do("PUT", "/scheduler/task/nope", `{"statusCode":0}`); code != 400 || !strings.Contains(body, "taskId") {
+		t.Errorf("unknown task: %d %s", code, body)
+	}
+	if code, body := e.do("PUT", "/scheduler/task/"+id, `{"statusCode":"0"}`); code != 204 {
+		t.Fatalf("callback: %d %s", code, body)
+	}
+	if j := jobOf(t, svc, "as"); j.SuccessCount != 1 || j.State != "idle" {
+		t.Fatalf("after the callback: %+v", j)
+	}
+}

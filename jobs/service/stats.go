@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/json"
 	"io"
 	"math"
 	"net/http"
@@ -176,4 +177,25 @@ func (s *Service) handleMarkSuccess(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "marked job "+name+" as successful: true")
+}
+
+// handleComplete serves PUT task/{taskId} {"statusCode":N}, the
+// completion callback of an async job (Chronos 2.x).
+func (s *Service) handleComplete(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		StatusCode *chronos.Int `json:"statusCode"`
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		err = json.Unmarshal(b, &body)
+	}
+	if err != nil || body.StatusCode == nil {
+		writeErr(w, &chronos.Error{Field: "statusCode", Message: "want {\"statusCode\": 0} (0 is success)"})
+		return
+	}
+	if err := s.Complete(r.Context(), r.PathValue("taskId"), int(*body.StatusCode)); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
