@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/testenv"
+	"github.com/berth-platform/berth/placement/oracle"
 )
 
 // proc is one berth process of a test, restartable with the same
@@ -229,7 +230,27 @@ func (s *stack) call(method, path, body string, want int) ([]byte, error) {
 	if want > 0 && res.StatusCode != want {
 		return b, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
 	}
+	s.audit(method, path, res.StatusCode, b)
 	return b, nil
+}
+
+// audit checks every JSON answer with the Marathon oracle: the schemas
+// (apps, tasks, groups) and the drift audit (timestamps, numbers).
+func (s *stack) audit(method, path string, code int, b []byte) {
+	sch, err := oracle.Load()
+	if err != nil {
+		s.t.Fatalf("oracle: %v", err)
+	}
+	for _, bad := range oracle.Check(sch, method, path, code, b) {
+		s.t.Errorf("schema oracle: %s", bad)
+	}
+	var v any
+	if code/100 != 2 || json.Unmarshal(b, &v) != nil {
+		return
+	}
+	for _, bad := range oracle.Audit(v) {
+		s.t.Errorf("%s %s: %s", method, path, bad)
+	}
 }
 
 func (s *stack) must(method, path, body string, want int) []byte {

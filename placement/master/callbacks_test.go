@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"encoding/json"
+	"github.com/berth-platform/berth/placement/oracle"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -103,7 +104,7 @@ func TestEventSubscriptions(t *testing.T) {
 	// The first two deliveries fail (503): the retries still deliver.
 	h.must(201, "POST", "/v2/apps", `{"id":"/cb","cmd":"x","cpus":0.1,"mem":16}`)
 	post := rc.waitFor(t, "api_post_event")
-	if post["appDefinition"].(map[string]any)["id"] != "/cb" || !marathonTime.MatchString(post["timestamp"].(string)) {
+	if post["appDefinition"].(map[string]any)["id"] != "/cb" || !oracle.MarathonTime.MatchString(post["timestamp"].(string)) {
 		t.Fatalf("api_post_event = %v", post)
 	}
 	rc.waitFor(t, "deployment_info")

@@ -1,127 +1,39 @@
 package master
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
+	"github.com/berth-platform/berth/placement/oracle"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// The Marathon JSON Schemas in testdata/schema were written for Berth
-// from Marathon's REST documentation; they are the oracle every app, task
-// and group the API answers is checked against (see harness.do).
+// The Marathon JSON Schemas (package placement/oracle) are the oracle
+// every app, task and group the API answers is checked against (see
+// harness.do).
 
-const schemaBase = "https://berth.example/schema/"
-
-type schemas struct {
-	app, appInfo, task, group *jsonschema.Schema
-}
-
-var (
-	schemaOnce sync.Once
-	schemaSet  schemas
-	schemaErr  error
-)
+type schemas = oracle.Schemas
 
 // loadSchemas compiles the oracle once per test binary.
 func loadSchemas(t testing.TB) schemas {
 	t.Helper()
-	schemaOnce.Do(func() { schemaSet, schemaErr = compileSchemas() })
-	if schemaErr != nil {
-		t.Fatalf("schemas: %v", schemaErr)
-	}
-	return schemaSet
-}
-
-func compileSchemas() (schemas, error) {
-	c := jsonschema.NewCompiler()
-	for _, name := range []string{"AppDefinition", "AppInfo", "Task", "Group"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "schema", name+".json"))
-		if err != nil {
-			return schemas{}, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return schemas{}, fmt.Errorf("%s: %w", name, err)
-		}
-		if err := c.AddResource(schemaBase+name+".json", doc); err != nil {
-			return schemas{}, err
-		}
-	}
-	var s schemas
-	for _, x := range []struct {
-		dst  **jsonschema.Schema
-		name string
-	}{{&s.app, "AppDefinition"}, {&s.appInfo, "AppInfo"}, {&s.task, "Task"}, {&s.group, "Group"}} {
-		sch, err := c.Compile(schemaBase + x.name + ".json")
-		if err != nil {
-			return schemas{}, err
-		}
-		*x.dst = sch
-	}
-	return s, nil
-}
-
-// validateJSON checks one JSON value against a schema.
-func validateJSON(sch *jsonschema.Schema, v any) error {
-	// Round-trip so numbers are what the library expects.
-	b, _ := json.Marshal(v)
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	s, err := oracle.Load()
 	if err != nil {
-		return err
+		t.Fatalf("schemas: %v", err)
 	}
-	return sch.Validate(inst)
+	return s
 }
 
-// oracle validates a successful GET answer from the apps, tasks and
+func validateJSON(sch *jsonschema.Schema, v any) error { return oracle.Validate(sch, v) }
+
+// oracleCheck validates a successful GET answer from the apps, tasks and
 // groups endpoints against Marathon's schemas.
-func oracle(t testing.TB, method, rawPath string, code int, body []byte) {
+func oracleCheck(t testing.TB, method, rawPath string, code int, body []byte) {
 	t.Helper()
-	if method != "GET" || code != 200 || len(body) == 0 || body[0] != '{' {
-		return
-	}
-	u, err := url.Parse(rawPath)
-	if err != nil {
-		return
-	}
-	s := loadSchemas(t)
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return // text/plain listings
-	}
-	check := func(sch *jsonschema.Schema, what string, v any) {
-		if err := validateJSON(sch, v); err != nil {
-			t.Errorf("schema oracle: GET %s: %s does not match Marathon's schema: %v", rawPath, what, err)
-		}
-	}
-	each := func(sch *jsonschema.Schema, key string) {
-		list, _ := doc[key].([]any)
-		for i, v := range list {
-			check(sch, fmt.Sprintf("%s[%d]", key, i), v)
-		}
-	}
-	p := u.Path
-	switch {
-	case strings.HasPrefix(p, "/v2/apps") && strings.Contains(p, "/versions/"):
-		check(s.app, "the app version", doc)
-	case strings.HasPrefix(p, "/v2/apps") && strings.HasSuffix(p, "/versions"):
-	case strings.HasPrefix(p, "/v2/apps") && doc["app"] != nil:
-		check(s.appInfo, "app", doc["app"])
-	case strings.HasPrefix(p, "/v2/apps") && doc["apps"] != nil:
-		each(s.appInfo, "apps")
-	case strings.HasPrefix(p, "/v2/apps") && doc["*"] != nil:
-		each(s.appInfo, "*")
-	case strings.HasPrefix(p, "/v2/tasks") || (strings.HasPrefix(p, "/v2/apps") && doc["tasks"] != nil):
-		each(s.task, "tasks")
-	case strings.HasPrefix(p, "/v2/groups") && !strings.Contains(p, "/versions"):
-		check(s.group, "group", doc)
+	for _, b := range oracle.Check(loadSchemas(t), method, rawPath, code, body) {
+		t.Errorf("schema oracle: %s", b)
 	}
 }
 
@@ -147,7 +59,7 @@ func TestExamplesMatchMarathonSchema(t *testing.T) {
 		if err := json.Unmarshal(b, &v); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if err := validateJSON(s.app, v); err != nil {
+		if err := validateJSON(s.App, v); err != nil {
 			t.Errorf("%s does not match Marathon's AppDefinition schema: %v", filepath.Base(f), err)
 			continue
 		}
@@ -156,7 +68,7 @@ func TestExamplesMatchMarathonSchema(t *testing.T) {
 			t.Errorf("%s: POST = %d %s", filepath.Base(f), r.code, r.body)
 			continue
 		}
-		if err := validateJSON(s.appInfo, withCounts(r.json(t))); err != nil {
+		if err := validateJSON(s.AppInfo, withCounts(r.json(t))); err != nil {
 			t.Errorf("%s: POST answer: %v", filepath.Base(f), err)
 		}
 	}
@@ -195,13 +107,13 @@ func TestSchemaOracleRejects(t *testing.T) {
 		if err := json.Unmarshal([]byte(tc.doc), &v); err != nil {
 			t.Fatal(err)
 		}
-		if validateJSON(s.app, v) == nil {
+		if validateJSON(s.App, v) == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
 	}
 	var g any
 	_ = json.Unmarshal([]byte(`{"id":"/g","apps":[{"id":"/g/a","cmd":"x"}],"groups":[{"id":"/g/h","bogus":1}]}`), &g)
-	if validateJSON(s.group, g) == nil {
+	if validateJSON(s.Group, g) == nil {
 		t.Error("group with an unknown key in a nested group: accepted")
 	}
 }

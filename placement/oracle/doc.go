@@ -1,0 +1,8 @@
+// Package oracle is the tests' Marathon oracle: JSON Schemas for
+// AppDefinition, AppInfo, Task and Group written for Berth from
+// Marathon's REST documentation (schema/*.json, embedded), and an audit
+// of the drift strict clients trip over — timestamps not in Marathon's
+// format, numbers sent as strings. Both the master's in-process tests
+// and the real-process tests (placement/livetest) check every answer
+// with it. Only tests import it.
+package oracle
