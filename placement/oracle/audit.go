@@ -15,6 +15,7 @@ var MarathonTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`
 var timeKeys = map[string]bool{"version": true, "stagedAt": true, "startedAt": true, "timestamp": true,
 	"since": true, "lastScalingAt": true, "lastConfigChangeAt": true, "firstSuccess": true,
 	"lastSuccess": true, "lastFailure": true, "lastUnusedOfferAt": true}
+
 // A task not started yet has "startedAt": null, as Marathon's task
 // writer puts the Option it holds (the Task schema says the same).
 var nullTimeKeys = map[string]bool{"firstSuccess": true, "lastSuccess": true, "lastFailure": true, "startedAt": true}
