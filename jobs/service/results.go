@@ -29,9 +29,37 @@ func (s *Service) applyResult(tk *tick, res Result) {
 		return
 	}
 	tk.dirty[name] = true
+	run := runOf(in, res, tk.now)
+	success := res.State == wire.TaskFinished && (res.Exit == nil || *res.Exit == 0)
+	if r.Job.Async && success && !res.Callback {
+		// an async job's run ends with its completion callback
+		s.runs[res.TaskID] = name
+		in.State, in.Message, in.Host, in.Started = runRunning, msgAsync, run.Agent, run.Started
+		return
+	}
+	if in.Preempted && !success {
+		run.Status, run.Message = "preempted", "killed to return lent capacity; queued again"
+		s.addHistory(r, run)
+		s.requeue(tk, r, in, in.Attempt)
+		return
+	}
+	count(r, &run, success, in.Killed)
+	s.addHistory(r, run)
+	if run.Status == "failure" && in.Attempt < r.Job.Retries {
+		s.retry(tk, r, in)
+		return
+	}
+	s.removeInflight(r, res.TaskID)
+	if run.Status != "killed" {
+		s.fireChildren(tk, name, success || r.Job.SoftError)
+	}
+}
+
+// runOf is the history entry of a finished attempt.
+func runOf(in *Inflight, res Result, now time.Time) Run {
 	ended := res.Ended
 	if ended.IsZero() {
-		ended = tk.now
+		ended = now
 	}
 	started := in.Started
 	if started == "" {
@@ -48,22 +76,11 @@ func (s *Service) applyResult(tk *tick, res Result) {
 	if t, err := time.Parse(time.RFC3339Nano, started); err == nil {
 		run.Duration = ended.Sub(t).Seconds()
 	}
-	success := res.State == wire.TaskFinished && (res.Exit == nil || *res.Exit == 0)
-	if r.Job.Async && success && !res.Callback {
-		// an async job's run ends with its completion callback
-		s.runs[res.TaskID] = name
-		in.State, in.Message, in.Host = runRunning, msgAsync, run.Agent
-		if in.Started == "" {
-			in.Started = started
-		}
-		return
-	}
-	if in.Preempted && !success {
-		run.Status, run.Message = "preempted", "killed to return lent capacity; queued again"
-		s.addHistory(r, run)
-		s.requeue(tk, r, in, in.Attempt)
-		return
-	}
+	return run
+}
+
+// count sets the run's status and the job's counters.
+func count(r *record, run *Run, success, killed bool) {
 	switch {
 	case success:
 		run.Status = "success"
@@ -72,22 +89,13 @@ func (s *Service) applyResult(tk *tick, res Result) {
 		r.Job.SuccessCount++
 		r.Job.LastSuccess = run.Ended
 		r.Job.ErrorsSinceLastSuccess = 0
-	case in.Killed:
+	case killed:
 		run.Status = "killed"
 	default:
 		run.Status = "failure"
 		r.Job.ErrorCount++
 		r.Job.LastError = run.Ended
 		r.Job.ErrorsSinceLastSuccess++
-	}
-	s.addHistory(r, run)
-	if run.Status == "failure" && in.Attempt < r.Job.Retries {
-		s.retry(tk, r, in)
-		return
-	}
-	s.removeInflight(r, res.TaskID)
-	if run.Status != "killed" {
-		s.fireChildren(tk, name, success || r.Job.SoftError)
 	}
 }
 
@@ -120,114 +128,6 @@ func (s *Service) removeInflight(r *record, id string) {
 	r.Inflight = out
 	if len(out) == 0 {
 		r.Inflight = nil
-	}
-}
-
-// queuedRun is a queued run with its job, for the allocator.
-type queuedRun struct {
-	r  *record
-	in *Inflight
-}
-
-// launchQueued asks the queue allocator which queued runs may start and
-// launches them through the placement core.
-func (s *Service) launchQueued(ctx context.Context, tk *tick) {
-	l := s.cfg.Launcher
-	var pending []jobs.Pending
-	var running []jobs.Running
-	byID := map[string]queuedRun{}
-	capa := l.Capacity()
-	demand := func(r *record) float64 {
-		d := 0.0
-		if capa.CPUs > 0 {
-			d = r.Job.CPUs / capa.CPUs
-		}
-		if capa.Mem > 0 {
-			d = max(d, r.Job.Mem/capa.Mem)
-		}
-		return d
-	}
-	for id, name := range s.runs {
-		r := s.jobs[name]
-		in := s.inflight(name, id)
-		if r == nil || in == nil {
-			continue
-		}
-		if in.State != runQueued {
-			running = append(running, jobs.Running{ID: id, Queue: r.Job.Queue, Demand: demand(r), Seq: in.Seq})
-			continue
-		}
-		if in.NotBefore != "" {
-			if nb, err := time.Parse(time.RFC3339Nano, in.NotBefore); err == nil && tk.now.Before(nb) {
-				continue
-			}
-		}
-		pending = append(pending, jobs.Pending{ID: id, Queue: r.Job.Queue, Demand: demand(r), Priority: r.Job.HighPriority, Seq: in.Seq})
-		byID[id] = queuedRun{r, in}
-	}
-	if len(pending) == 0 {
-		s.used = jobs.Allocate(s.cfg.Queues, running, nil, 0).Used
-		return
-	}
-	if capa.CPUs <= 0 || capa.Mem <= 0 {
-		s.explain(tk, byID, "no agent is registered")
-		return
-	}
-	free := min(capa.FreeCPUs/capa.CPUs, capa.FreeMem/capa.Mem)
-	a := jobs.Allocate(s.cfg.Queues, running, pending, free+1e-9)
-	s.used = a.Used
-	for _, id := range a.Preempt {
-		if in := s.inflight(s.runs[id], id); in != nil && !in.Preempted {
-			in.Preempted = true
-			tk.dirty[s.runs[id]] = true
-			s.log.Info("jobs: preempting a run to return lent capacity", "job", s.runs[id], "task", id)
-			if err := l.Kill(ctx, id); err != nil {
-				s.log.Warn("jobs: preempting", "task", id, "err", err)
-			}
-		}
-	}
-	var batch []Launch
-	var order []queuedRun
-	for _, p := range a.Launch {
-		q := byID[p.ID]
-		batch = append(batch, Launch{Spec: TaskSpec(&q.r.Job, q.in), Constraints: Constraints(&q.r.Job)})
-		order = append(order, q)
-		delete(byID, p.ID)
-	}
-	s.explain(tk, byID, "")
-	if len(batch) == 0 {
-		return
-	}
-	placed, err := l.Launch(ctx, batch)
-	if err != nil {
-		s.log.Warn("jobs: launching runs", "err", err)
-		return
-	}
-	for i, p := range placed {
-		q := order[i]
-		tk.dirty[q.r.Job.Name] = true
-		if !p.OK {
-			q.in.Message = p.Why
-			continue
-		}
-		q.in.State, q.in.Agent, q.in.Host, q.in.Message, q.in.NotBefore = runStaging, p.Agent, p.Host, "", ""
-		q.in.Launched = jobs.FormatTime(tk.now)
-		s.log.Info("jobs: run launched", "job", q.r.Job.Name, "task", q.in.TaskID, "host", p.Host, "due", q.in.Due)
-	}
-}
-
-// explain records why queued runs were not launched (their queue has no
-// free capacity, unless a reason is given); only a change is written.
-func (s *Service) explain(tk *tick, waiting map[string]queuedRun, why string) {
-	for _, q := range waiting {
-		msg := why
-		if msg == "" {
-			msg = "waiting for capacity in queue " + q.r.Job.Queue
-		}
-		if q.in.Message != msg && !strings.HasPrefix(q.in.Message, "unplaced") {
-			q.in.Message = msg
-			tk.dirty[q.r.Job.Name] = true
-		}
 	}
 }
 

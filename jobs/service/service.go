@@ -103,37 +103,51 @@ type Service struct {
 
 // New loads the jobs from the store.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.Queues == nil {
-		cfg.Queues = jobs.DefaultQueues()
-	}
-	if cfg.Defaults == (chronos.Defaults{}) {
-		cfg.Defaults = chronos.DefaultDefaults
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.HistoryLimit <= 0 {
-		cfg.HistoryLimit = 20
-	}
-	if cfg.Tick <= 0 {
-		cfg.Tick = 250 * time.Millisecond
-	}
-	if cfg.RetryDelay <= 0 {
-		cfg.RetryDelay = 60 * time.Second
-	}
+	cfg.fill()
 	s := &Service{cfg: cfg, log: cfg.Logger, jobs: map[string]*record{}, deps: jobs.DepState{},
 		runs: map[string]string{}, wake: make(chan struct{}, 1)}
-	kvs, err := cfg.Store.List(ctx, BucketJobs, "")
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Config) fill() {
+	if c.Queues == nil {
+		c.Queues = jobs.DefaultQueues()
+	}
+	if c.Defaults == (chronos.Defaults{}) {
+		c.Defaults = chronos.DefaultDefaults
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.HistoryLimit <= 0 {
+		c.HistoryLimit = 20
+	}
+	if c.Tick <= 0 {
+		c.Tick = 250 * time.Millisecond
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 60 * time.Second
+	}
+}
+
+// load reads the jobs (with their in-flight runs), the task results not
+// yet counted and the dependency edges.
+func (s *Service) load(ctx context.Context) error {
+	st := s.cfg.Store
+	kvs, err := st.List(ctx, BucketJobs, "")
 	if err != nil {
-		return nil, fmt.Errorf("jobs: load: %w", err)
+		return fmt.Errorf("jobs: load: %w", err)
 	}
 	for _, kv := range kvs {
 		var r record
 		if err := json.Unmarshal(kv.Value, &r); err != nil {
-			return nil, fmt.Errorf("jobs: load %s: %w", kv.Key, err)
+			return fmt.Errorf("jobs: load %s: %w", kv.Key, err)
 		}
 		s.jobs[r.Job.Name] = &r
 		s.schedule(&r)
@@ -142,9 +156,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			s.seq = max(s.seq, in.Seq)
 		}
 	}
-	results, err := cfg.Store.List(ctx, BucketResults, "")
+	results, err := st.List(ctx, BucketResults, "")
 	if err != nil {
-		return nil, fmt.Errorf("jobs: load task results: %w", err)
+		return fmt.Errorf("jobs: load task results: %w", err)
 	}
 	for _, kv := range results {
 		var res Result
@@ -156,16 +170,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		s.log.Warn("jobs: stored dependency graph", "err", err)
 		s.graph, _ = jobs.NewGraph(nil)
 	}
-	deps, err := cfg.Store.List(ctx, BucketDeps, "")
+	deps, err := st.List(ctx, BucketDeps, "")
 	if err != nil {
-		return nil, fmt.Errorf("jobs: load dependency state: %w", err)
+		return fmt.Errorf("jobs: load dependency state: %w", err)
 	}
 	for _, kv := range deps {
 		if p, c, ok := strings.Cut(kv.Key, " "); ok {
 			s.deps[jobs.Edge{Parent: p, Child: c}] = true
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // schedule puts a scheduled, enabled job on the timeline.
