@@ -209,6 +209,10 @@ func cliJobHistory(w io.Writer, st *apiclient.JobStat) {
 		cliTable(w, []string{"DUE", "STATE", "ATTEMPT", "AGENT", "TASK", "WHY"}, rows)
 		fmt.Fprintln(w)
 	}
+	if len(st.History) == 0 {
+		fmt.Fprintln(w, "no runs yet")
+		return
+	}
 	var rows [][]string
 	for _, r := range st.History {
 		exit, dur := "-", "-"
