@@ -502,3 +502,37 @@ func TestAsyncJobEndsWithCallback(t *testing.T) {
 		t.Fatalf("after the callback: %+v", j)
 	}
 }
+
+// TestDependencyStateSurvivesLeaderChange: a parent's success before a
+// leader change still counts after it (Chronos keeps it in memory).
+func TestDependencyStateSurvivesLeaderChange(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := &clockT{t: time.Date(2026, 12, 6, 12, 41, 0, 0, time.UTC)}
+	f := newFake(8)
+	st, err := store.OpenBolt(store.BoltConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, _ := New(ctx, Config{Store: st, Launcher: f, Now: clk.now})
+	mustPut(t, svc, `{"name":"a","command":"true","schedule":"R/2030-01-01T00:00:00Z/P1D"}`, false)
+	mustPut(t, svc, `{"name":"b","command":"true","schedule":"R/2030-01-01T00:00:00Z/P1D"}`, false)
+	mustPut(t, svc, `{"name":"c","command":"true","parents":["a","b"]}`, true)
+	_ = svc.RunNow(ctx, "a", nil)
+	_ = svc.Tick(ctx)
+	f.finish(t, st, svc, "a", 0, clk.now())
+	_ = svc.Tick(ctx)
+	// the next leader
+	svc2, err := New(ctx, Config{Store: st, Launcher: f, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = svc2.RunNow(ctx, "b", nil)
+	_ = svc2.Tick(ctx)
+	f.finish(t, st, svc2, "b", 0, clk.now())
+	_ = svc2.Tick(ctx)
+	if j := jobOf(t, svc2, "c"); j.State != "running" {
+		t.Fatalf("c after a (old leader) and b (new leader) succeeded: %+v", j)
+	}
+}
