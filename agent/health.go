@@ -78,6 +78,29 @@ type checkState struct {
 	res        wire.HealthResult
 	everAlive  bool
 	graceUntil time.Time
+	probe      time.Duration // the current fast retry before the first success
+}
+
+// firstProbe is the first retry of a check that has not passed yet.
+const firstProbe = 50 * time.Millisecond
+
+// nextWait is the pause before the next check: the interval, except that
+// a task not yet healthy within its grace period is probed again sooner
+// (50 ms, doubling up to the interval), so it is reported healthy — and
+// routed — as soon as it answers. Failures there are not counted
+// (Marathon ignores them during the grace period), so only the latency
+// changes.
+func (s *checkState) nextWait(now time.Time, interval time.Duration) time.Duration {
+	if s.everAlive || !now.Before(s.graceUntil) {
+		s.probe = 0
+		return interval
+	}
+	if s.probe == 0 {
+		s.probe = firstProbe
+	} else {
+		s.probe *= 2
+	}
+	return min(s.probe, interval)
 }
 
 func (s *checkState) record(now time.Time, err error) {
@@ -109,7 +132,7 @@ func (a *Agent) runCheck(ctx context.Context, spec wire.TaskSpec, o Observed, j 
 		}
 		st.record(a.cfg.Now(), err)
 		a.setHealth(spec.TaskID, o.RuntimeID, j, len(spec.HealthChecks), st.res)
-		if !sleepCtx(ctx, interval) {
+		if !sleepCtx(ctx, st.nextWait(a.cfg.Now(), interval)) {
 			return
 		}
 	}
@@ -127,6 +150,7 @@ func (a *Agent) setHealth(taskID, runtimeID string, j, n int, res wire.HealthRes
 	}
 	r.Health[j] = res
 	a.reportLocked(r)
+	a.publishTasksLocked() // the task list carries the health (the registrator's initial check status)
 }
 
 // checkOnce runs one check. MESOS_* protocols are run like their plain

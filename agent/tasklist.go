@@ -49,13 +49,31 @@ func TaskListEntry(r taskRecordView, agentID, clusterID string) wire.AgentTask {
 	for _, p := range r.Spec.Ports {
 		t.HostPorts = append(t.HostPorts, p.HostPort)
 	}
+	t.Healthy = taskHealthy(r.Health)
 	return t
+}
+
+// taskHealthy is the task's Marathon health once every check has a
+// result (nil before, or without checks).
+func taskHealthy(results []wire.HealthResult) *bool {
+	if len(results) == 0 {
+		return nil
+	}
+	alive := true
+	for _, h := range results {
+		if h.LastSuccess == "" && h.LastFailure == "" {
+			return nil // this check has not run yet
+		}
+		alive = alive && h.Alive
+	}
+	return &alive
 }
 
 // taskRecordView is what TaskListEntry reads of a record.
 type taskRecordView struct {
 	TaskID, AppID, Runtime, State, ClusterID string
 	Spec                                     *wire.TaskSpec
+	Health                                   []wire.HealthResult
 }
 
 // publishTasksLocked recomputes the task list and, when it differs from
@@ -67,6 +85,7 @@ func (a *Agent) publishTasksLocked() {
 		r := a.tasks[id]
 		next.Tasks = append(next.Tasks, TaskListEntry(taskRecordView{
 			TaskID: r.TaskID, AppID: r.AppID, Runtime: r.Runtime, State: r.State, ClusterID: r.ClusterID, Spec: r.Spec,
+			Health: r.Health,
 		}, a.id, a.clusterID))
 	}
 	b, _ := json.Marshal(next) // plain strings, ints and maps: cannot fail

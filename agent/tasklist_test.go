@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -100,5 +101,54 @@ func TestForeignClusterTaskUntouched(t *testing.T) {
 	waitFor(t, 10*time.Second, "passes after the orphan grace", passesFrom(h2.a, 3))
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Fatalf("the foreign process was stopped: %v", err)
+	}
+}
+
+// TestTaskHealthy: the task list's healthy is known once every check has
+// a result, true only when all are alive.
+func TestTaskHealthy(t *testing.T) {
+	ok := wire.HealthResult{Alive: true, LastSuccess: "t1"}
+	bad := wire.HealthResult{LastFailure: "t1"}
+	none := wire.HealthResult{}
+	for _, tc := range []struct {
+		name string
+		in   []wire.HealthResult
+		want string
+	}{
+		{"no checks", nil, "unknown"}, {"not run yet", []wire.HealthResult{none}, "unknown"},
+		{"one of two not run", []wire.HealthResult{ok, none}, "unknown"}, {"alive", []wire.HealthResult{ok}, "true"},
+		{"one failing", []wire.HealthResult{ok, bad}, "false"},
+	} {
+		got := "unknown"
+		if h := taskHealthy(tc.in); h != nil {
+			got = strconv.FormatBool(*h)
+		}
+		if got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCheckFastProbeBeforeFirstSuccess: within the grace period and
+// before the first success the check is retried after 50 ms, doubling up
+// to the interval; once alive, or after the grace period, the interval.
+func TestCheckFastProbeBeforeFirstSuccess(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := &checkState{graceUntil: now.Add(10 * time.Second)}
+	var got []time.Duration
+	for range 7 {
+		got = append(got, s.nextWait(now, time.Second))
+	}
+	want := "[50ms 100ms 200ms 400ms 800ms 1s 1s]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("waits %v, want %s", got, want)
+	}
+	s.record(now, nil)
+	if w := s.nextWait(now, time.Second); w != time.Second {
+		t.Errorf("alive: %v, want the interval", w)
+	}
+	late := &checkState{graceUntil: now}
+	if w := late.nextWait(now, 2*time.Second); w != 2*time.Second {
+		t.Errorf("after the grace period: %v, want the interval", w)
 	}
 }

@@ -41,8 +41,9 @@ func ProcessContainer(t wire.AgentTask) (Container, bool) {
 		Image:       ProcessServiceName(t.AppID),
 		Env:         append([]string(nil), t.Env...),
 		Labels:      t.Labels,
-		Running:     true,
-		NetworkMode: "host",
+		Running:      true,
+		NetworkMode:  "host",
+		AgentHealthy: t.Healthy != nil && *t.Healthy,
 	}
 	if c.Labels == nil {
 		c.Labels = map[string]string{}
@@ -138,8 +139,9 @@ func (r *Registrator) pollAgent(ctx context.Context, url string) {
 }
 
 // agentContainers converts every agent's running process tasks, sorted by
-// name, and learns the cluster id from the agents when none is set.
-func (r *Registrator) agentContainers() (cs []Container, learned string) {
+// name, learns the cluster id from the agents when none is set, and
+// returns the tasks the agents report healthy (by task id, any runtime).
+func (r *Registrator) agentContainers() (cs []Container, learned string, healthy map[string]bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	urls := make([]string, 0, len(r.agents))
@@ -156,8 +158,14 @@ func (r *Registrator) agentContainers() (cs []Container, learned string) {
 			if c, ok := ProcessContainer(t); ok {
 				cs = append(cs, c)
 			}
+			if t.Healthy != nil && *t.Healthy && t.State == wire.TaskRunning {
+				if healthy == nil {
+					healthy = map[string]bool{}
+				}
+				healthy[t.TaskID] = true
+			}
 		}
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-	return cs, learned
+	return cs, learned, healthy
 }

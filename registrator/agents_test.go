@@ -96,3 +96,35 @@ func TestProcessServiceName(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentHealthInitialStatus: a Berth task its agent reports healthy
+// gets its mirrored Consul check registered passing (forced over an
+// existing check's status); unknown or unhealthy keeps Consul's default.
+func TestAgentHealthInitialStatus(t *testing.T) {
+	labels := map[string]string{
+		LabelTaskID: "web.1", LabelAppID: "/web", LabelAgentID: "ag", "berth.port.0.service": "10001",
+		"berth.port.0.container": "31005", "berth.health.0.protocol": "TCP", "berth.health.0.port-index": "0",
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		name    string
+		healthy *bool
+		want    string
+	}{{"no result yet", nil, ""}, {"unhealthy", &no, ""}, {"healthy", &yes, "passing"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ok := ProcessContainer(wire.AgentTask{TaskID: "web.1", AppID: "/web", Runtime: "process",
+				State: wire.TaskRunning, Labels: labels, HostPorts: []int{31005}, Healthy: tc.healthy})
+			if !ok {
+				t.Fatal("not a process container")
+			}
+			svcs, _ := ServicesFor(c, Options{Hostname: "h", HostIP: "10.0.0.5", Owner: "h"})
+			if len(svcs) != 1 || svcs[0].Check == nil {
+				t.Fatalf("services %+v", svcs)
+			}
+			ck := svcs[0].Check
+			if ck.Status != tc.want || ck.ForceStatus != (tc.want != "") {
+				t.Errorf("check status %q force %v, want %q", ck.Status, ck.ForceStatus, tc.want)
+			}
+		})
+	}
+}

@@ -261,6 +261,9 @@ func (b build) decorate(svc *Service, p port, attrs map[string]string) []string 
 			if n != "" {
 				notes = append(notes, n)
 			}
+			if check != nil && c.AgentHealthy {
+				check.Status, check.ForceStatus = "passing", true // the agent's own check passed already
+			}
 		}
 	}
 	svc.Check = check

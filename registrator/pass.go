@@ -308,12 +308,22 @@ func (r *Registrator) markDirty(id string) {
 // inspected containers'. A newly learned cluster id re-derives the cached
 // containers' services, so foreign ones drop out in this very pass.
 func (r *Registrator) processEntries() []*entry {
-	cs, learned := r.agentContainers()
+	cs, learned, healthy := r.agentContainers()
 	if !r.clusterFixed && learned != "" && learned != r.cfg.Naming.ClusterID {
 		r.log.Info("cluster id learned from the agents; only its Berth tasks are registered", "cluster", learned, "was", r.cfg.Naming.ClusterID)
 		r.cfg.Naming.ClusterID = learned
 		for id, e := range r.containers {
 			r.containers[id] = r.newEntry(e.c, slog.LevelInfo)
+		}
+	}
+	// A container whose agent health changed gets its check's initial
+	// status re-derived.
+	for id, e := range r.containers {
+		task := e.c.Labels[LabelTaskID]
+		if task != "" && healthy[task] != e.c.AgentHealthy {
+			c := e.c
+			c.AgentHealthy = healthy[task]
+			r.containers[id] = r.newEntry(c, slog.LevelDebug)
 		}
 	}
 	out := make([]*entry, 0, len(cs))

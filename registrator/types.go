@@ -73,6 +73,11 @@ type Container struct {
 	Restarting bool   // waiting to be restarted by its restart policy
 	ExitCode   int    // meaningful when not running
 	Health     string // Docker HEALTHCHECK status: "" (none), starting, healthy, unhealthy
+	// AgentHealthy: the Berth agent running this task reports it healthy
+	// on every Marathon health check (its task list); the mirrored Consul
+	// check is then registered with initial status passing, so the task
+	// is routed without waiting for Consul's first probe.
+	AgentHealthy bool
 
 	// NetworkMode is HostConfig.NetworkMode: bridge, default, host,
 	// container:<id>, or a user-defined network's name.
@@ -133,6 +138,11 @@ type Check struct {
 	// DeregisterCriticalServiceAfter removes the service after it has been
 	// critical that long (Consul's minimum is 1m).
 	DeregisterCriticalServiceAfter string `json:",omitempty"`
+	// ForceStatus applies Status even to a check Consul already has
+	// (Consul keeps an existing check's status on re-registration): the
+	// registry removes the old check first. Set for a Berth task its
+	// agent reports healthy. Not part of the fingerprint.
+	ForceStatus bool `json:"-"`
 }
 
 // Skip records why a container, or one of its ports, yields no service or

@@ -244,4 +244,8 @@ type AgentTask struct {
 	// (registrator reads them from a container's env too).
 	Env       []string `json:"env,omitempty"`
 	HostPorts []int    `json:"hostPorts,omitempty"`
+	// Healthy is the agent's Marathon health of the task once every one
+	// of its health checks has a result: true when all are alive, false
+	// when one is not; absent without checks or before every check ran.
+	Healthy *bool `json:"healthy,omitempty"`
 }

@@ -113,6 +113,16 @@ func (r *Registry) Register(ctx context.Context, s registrator.Service) error {
 		Meta:    s.Meta,
 		Check:   toConsulCheck(s.Check),
 	}
+	if s.Check != nil && s.Check.ForceStatus && s.Check.Status != "" {
+		// Consul would keep the old check's status: drop the check so the
+		// registration's initial status applies (the service has no
+		// check for that moment, i.e. it passes, as it is about to).
+		err := r.client.Agent().CheckDeregisterOpts("service:"+s.ID, (&api.QueryOptions{}).WithContext(ctx))
+		var se api.StatusError
+		if err != nil && !(errors.As(err, &se) && se.Code == 404) {
+			return fmt.Errorf("consul: register %s: reset its check: %w", s.ID, err)
+		}
+	}
 	opts := api.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(ctx)
 	if err := r.client.Agent().ServiceRegisterOpts(reg, opts); err != nil {
 		return fmt.Errorf("consul: register %s: %w", s.ID, err)

@@ -114,3 +114,50 @@ func TestRegistryAgainstConsul(t *testing.T) {
 		t.Errorf("Owned with Consul stopped = %v", err)
 	}
 }
+
+// TestForceStatusOverridesAnExistingCheck: Consul keeps a check's status
+// when a service is registered again; ForceStatus makes the new initial
+// status apply (a Berth task its agent already found healthy).
+func TestForceStatusOverridesAnExistingCheck(t *testing.T) {
+	c := testenv.StartConsul(t)
+	r, err := New(Config{Address: c.HTTPAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	svc := registrator.Service{ID: "h:web:1", Name: "web", Address: "127.0.0.1", Port: 1,
+		Meta:  map[string]string{registrator.MetaOwner: "h"},
+		Check: &registrator.Check{TCP: "127.0.0.1:1", Interval: "1h"}}
+	status := func() string {
+		checks, err := c.Client.Agent().Checks()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck := checks["service:h:web:1"]; ck != nil {
+			return ck.Status
+		}
+		return "none"
+	}
+	if err := r.Register(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "critical" {
+		t.Fatalf("first registration: %s, want critical", got)
+	}
+	plain := svc
+	plain.Check = &registrator.Check{TCP: "127.0.0.1:1", Interval: "1h", Status: "passing"}
+	if err := r.Register(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "critical" {
+		t.Fatalf("re-registered with Status passing: %s (Consul is expected to keep the old status)", got)
+	}
+	forced := svc
+	forced.Check = &registrator.Check{TCP: "127.0.0.1:1", Interval: "1h", Status: "passing", ForceStatus: true}
+	if err := r.Register(ctx, forced); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "passing" {
+		t.Fatalf("re-registered with ForceStatus: %s, want passing", got)
+	}
+}
