@@ -36,11 +36,11 @@ func ProcessContainer(t wire.AgentTask) (Container, bool) {
 		return Container{}, false
 	}
 	c := Container{
-		ID:          processContainerID(t.TaskID),
-		Name:        "berth-" + t.TaskID,
-		Image:       ProcessServiceName(t.AppID),
-		Env:         append([]string(nil), t.Env...),
-		Labels:      t.Labels,
+		ID:           processContainerID(t.TaskID),
+		Name:         "berth-" + t.TaskID,
+		Image:        ProcessServiceName(t.AppID),
+		Env:          append([]string(nil), t.Env...),
+		Labels:       t.Labels,
 		Running:      true,
 		NetworkMode:  "host",
 		AgentHealthy: t.Healthy != nil && *t.Healthy,
