@@ -33,6 +33,7 @@ func TestRouting(t *testing.T) {
 	t.Run("failing health check", func(t *testing.T) { p.t = t; testFailingCheck(t, p) })
 	t.Run("labels", func(t *testing.T) { p.t = t; testLabelRequests(t, p) })
 	t.Run("readiness", func(t *testing.T) { p.t = t; testReadiness(t, p) })
+	t.Run("blue/green by hand", func(t *testing.T) { p.t = t; testBlueGreenByHand(t, p) })
 }
 
 // testReadiness: a running task whose Marathon readiness check has not

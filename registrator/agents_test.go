@@ -128,3 +128,30 @@ func TestAgentHealthInitialStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestDeploymentLabelsInMeta: marathon-lb's blue/green labels
+// (HAPROXY_DEPLOYMENT_*) are app-level; they reach lbsync in the routed
+// port's Meta like HAPROXY_GROUP.
+func TestDeploymentLabelsInMeta(t *testing.T) {
+	c, ok := ProcessContainer(wire.AgentTask{TaskID: "shop-green.1", AppID: "/shop-green", Runtime: "process",
+		State: wire.TaskRunning, HostPorts: []int{31005}, Labels: map[string]string{
+			LabelTaskID: "shop-green.1", LabelAppID: "/shop-green", "berth.port.0.service": "10002",
+			"berth.port.0.container": "31005", "HAPROXY_DEPLOYMENT_GROUP": "shop", "HAPROXY_DEPLOYMENT_ALT_PORT": "10002",
+			"HAPROXY_DEPLOYMENT_COLOUR": "green", "HAPROXY_0_PORT": "10001", "HAPROXY_DEPLOYMENT_": "x"}})
+	if !ok {
+		t.Fatal("not a process container")
+	}
+	svcs, _ := ServicesFor(c, Options{Hostname: "h", HostIP: "10.0.0.5", Owner: "h"})
+	if len(svcs) != 1 {
+		t.Fatalf("services %+v", svcs)
+	}
+	for k, v := range map[string]string{"HAPROXY_DEPLOYMENT_GROUP": "shop", "HAPROXY_DEPLOYMENT_ALT_PORT": "10002",
+		"HAPROXY_DEPLOYMENT_COLOUR": "green", "HAPROXY_0_PORT": "10001"} {
+		if svcs[0].Meta[k] != v {
+			t.Errorf("Meta[%s] = %q, want %q", k, svcs[0].Meta[k], v)
+		}
+	}
+	if _, ok := svcs[0].Meta["HAPROXY_DEPLOYMENT_"]; ok {
+		t.Error("the bare prefix was exported")
+	}
+}

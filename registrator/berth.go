@@ -164,8 +164,8 @@ func (bt *berthTask) indexFor(exposed string) (int, bool) {
 	return 0, false
 }
 
-// addMeta adds Berth's Meta keys to fixed and the app's HAPROXY_GROUP and
-// HAPROXY_<idx>_* labels to attrs.
+// addMeta adds Berth's Meta keys to fixed and the app's HAPROXY_GROUP,
+// HAPROXY_DEPLOYMENT_* and HAPROXY_<idx>_* labels to attrs.
 func (bt *berthTask) addMeta(fixed, attrs map[string]string, idx int, hasIdx bool) {
 	fixed[MetaApp] = bt.labels[LabelAppID]
 	fixed[MetaTask] = bt.labels[LabelTaskID]
@@ -187,11 +187,17 @@ func (bt *berthTask) addMeta(fixed, attrs map[string]string, idx int, hasIdx boo
 	}
 	prefix := "HAPROXY_" + strconv.Itoa(idx) + "_"
 	for k, v := range bt.labels {
-		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) {
+		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) ||
+			strings.HasPrefix(k, deploymentPrefix) && len(k) > len(deploymentPrefix) {
 			attrs[k] = v
 		}
 	}
 }
+
+// deploymentPrefix starts marathon-lb's blue/green labels
+// (HAPROXY_DEPLOYMENT_GROUP, _ALT_PORT, _COLOUR, …): app-level, exported
+// with the routed port's Meta so lbsync can pair the colours.
+const deploymentPrefix = "HAPROXY_DEPLOYMENT_"
 
 // endpoints maps each Berth port index to its registered address.
 func (bt *berthTask) endpoints(c Container, published []port, opts Options) map[int]endpoint {
