@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/testenv"
+	"github.com/berth-platform/berth/placement/oracle"
 )
 
 // webCmd serves HTTP on $PORT0 (health and readiness checks probe it).
@@ -232,6 +233,7 @@ func (s *stack) plain(t *testing.T, path string) string {
 type events struct {
 	mu    sync.Mutex
 	types map[string]bool
+	bad   []string // drift in the events' bodies (oracle.Audit)
 	close func()
 }
 
@@ -253,6 +255,16 @@ func (s *stack) openEvents(t *testing.T) *events {
 				e.types[strings.TrimSpace(ev)] = true
 				e.mu.Unlock()
 			}
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var v any
+				bad := []string{"not JSON: " + data}
+				if json.Unmarshal([]byte(data), &v) == nil {
+					bad = oracle.Audit(v)
+				}
+				e.mu.Lock()
+				e.bad = append(e.bad, bad...)
+				e.mu.Unlock()
+			}
 		}
 	}()
 	return e
@@ -270,4 +282,9 @@ func (e *events) expect(t *testing.T, types ...string) {
 		}
 		return nil
 	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range e.bad {
+		t.Errorf("/v2/events: %s", b)
+	}
 }
