@@ -136,7 +136,11 @@ func testProcessApp(t *testing.T, p *platform) {
 // servicePort) started by hand with `docker run`, and registered by that
 // cluster's own registrator. lbsync must never route it while the owning
 // app keeps serving; it is counted and named in `berth routes`. A second
-// one carrying this stack's agent-1 id is left alone by that agent.
+// one carrying this stack's agent-1 id is left alone by that agent. A third
+// one carries THIS cluster's id, the owning app's id and servicePort, and a
+// task and agent id the master does not know: registered in Consul by a
+// registrator of this cluster, it is excluded as a "stale task" (the
+// master's task list is the authority), counted and named the same way.
 func testForeignContainer(t *testing.T, p *platform) {
 	id := "/e2e/owned"
 	a := p.deploy(helloApp(id, 1, `"HAPROXY_0_MODE": "http"`), settle)
@@ -147,13 +151,16 @@ func testForeignContainer(t *testing.T, p *platform) {
 	startForeignRegistrator(t, p, foreign)
 	cli := testenv.Docker(t)
 	testenv.CleanupContainers(t, cli, "berth.test", foreign)
-	run := func(name, agentID string) string {
+	run := func(name, agentID string, extra ...string) string {
 		hostPort := testenv.FreePort(t)
 		labels := map[string]string{
 			"berth.test": foreign, "berth.task-id": "e2e_owned." + name, "berth.app-id": id,
 			"berth.app-version": "2020-01-01T00:00:00.000Z", "berth.agent-id": agentID,
 			"berth.cluster-id": foreign, "berth.port.0.container": "80", "berth.port.0.service": strconv.Itoa(sp),
 			"HAPROXY_0_MODE": "http",
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			labels[extra[i]] = extra[i+1]
 		}
 		c, err := cli.ContainerCreate(context.Background(), &container.Config{Image: "berth/hello",
 			Env: []string{"PORT_80=1", "MESOS_TASK_ID=" + name}, Labels: labels,
@@ -170,6 +177,19 @@ func testForeignContainer(t *testing.T, p *platform) {
 	}
 	elsewhere := run(foreign+"-a", "agent-of-"+foreign)
 	sameAgent := run(foreign+"-b", p.stack.AgentID(1))
+	// This cluster's id, the owning app's id and servicePort, a task and
+	// an agent the master has never heard of: registered like any of the
+	// cluster's containers (by a registrator of this cluster that sees it),
+	// no agent lists it, so only the master's task list can keep it out.
+	var info struct {
+		Berth struct {
+			ClusterID string `json:"clusterId"`
+		} `json:"berth"`
+	}
+	p.mustAPI("GET", "/v2/info", nil, &info)
+	startHandRegistrator(t, p, info.Berth.ClusterID, foreign)
+	handTask := "e2e_owned." + foreign + "-c"
+	hand := run(foreign+"-c", "agent-of-nobody", "berth.cluster-id", info.Berth.ClusterID, "SERVICE_NAME", "hello")
 
 	// Both are in lbsync's view (the foreign registrator put them in
 	// Consul), excluded as another cluster's.
@@ -192,6 +212,16 @@ func testForeignContainer(t *testing.T, p *platform) {
 		}
 		return nil
 	})
+	testenv.WaitFor(t, 30*time.Second, "lbsync excluding the hand-made task of this cluster", func() error {
+		for _, s := range p.routesStatus(t).Services {
+			for _, e := range s.Excluded {
+				if s.ServicePort == sp && e.Task == handTask && e.Kind == "stale task" && strings.Contains(e.Reason, "unknown to the master") {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("%s not excluded as a stale task on %d yet", handTask, sp)
+	})
 	p.waitRoutesMatch(id)
 	for i := 0; i < 30; i++ {
 		body, err := p.get(p.servicePortURL(sp, "/"), "")
@@ -206,9 +236,15 @@ func testForeignContainer(t *testing.T, p *platform) {
 	if metrics < 2 {
 		t.Errorf("berth_lbsync_excluded_instances{reason=\"foreign cluster\"} = %v, want ≥ 2", metrics)
 	}
+	if n := p.lbsyncMetric(t, `berth_lbsync_excluded_instances{reason="stale task"}`); n < 1 {
+		t.Errorf("berth_lbsync_excluded_instances{reason=\"stale task\"} = %v, want ≥ 1", n)
+	}
 	out, err := exec.Command(testenv.BerthBinary(t), "routes", "--lbsync", p.stack.LBSyncURL).CombinedOutput()
 	if err != nil {
 		t.Fatalf("berth routes: %v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "excluded: stale task") || !strings.Contains(string(out), "task "+handTask) {
+		t.Errorf("berth routes does not name %s as a stale task:\n%s", handTask, out)
 	}
 	for _, n := range []string{foreign + "-a", foreign + "-b"} {
 		if !strings.Contains(string(out), "excluded: foreign cluster") || !strings.Contains(string(out), "task e2e_owned."+n) {
@@ -225,7 +261,7 @@ func testForeignContainer(t *testing.T, p *platform) {
 		}
 		return nil
 	})
-	for _, c := range []string{elsewhere, sameAgent} {
+	for _, c := range []string{elsewhere, sameAgent, hand} {
 		info, err := cli.ContainerInspect(context.Background(), c)
 		if err != nil || !info.State.Running {
 			t.Errorf("foreign container %s: running=%v err=%v (someone stopped or removed it)", c[:12], err == nil && info.State.Running, err)
@@ -237,6 +273,19 @@ func testForeignContainer(t *testing.T, p *platform) {
 	// The agent's id on a foreign container must not survive the stack's
 	// own leftover check: remove it now.
 	cli.ContainerRemove(context.Background(), sameAgent, container.RemoveOptions{Force: true})
+	// The hand-made container goes while its registrator still runs, so
+	// no registration of it outlives the test.
+	cli.ContainerRemove(context.Background(), hand, container.RemoveOptions{Force: true})
+	testenv.WaitFor(t, 30*time.Second, "the hand-made task gone from lbsync's view", func() error {
+		for _, s := range p.routesStatus(t).Services {
+			for _, e := range s.Excluded {
+				if e.Task == handTask {
+					return fmt.Errorf("still listed: %+v", e)
+				}
+			}
+		}
+		return nil
+	})
 	p.mustAPI("DELETE", "/v2/apps"+id, nil, nil)
 }
 
@@ -254,12 +303,30 @@ func helloApp(id string, instances int, labels string) []byte {
 func startForeignRegistrator(t *testing.T, p *platform, cluster string) {
 	tmpl := fmt.Sprintf(`{{with index .Config.Labels "berth.cluster-id"}}{{if eq . %q}}%s{{end}}{{end}}`,
 		cluster, p.stack.Config().StackTag)
-	logf, err := os.Create(filepath.Join(t.TempDir(), "foreign-registrator.log"))
+	startRegistrator(t, p, "foreign-registrator", "-hostname", "host-of-"+cluster, "-cluster-id", cluster, "-tags", tmpl)
+}
+
+// startHandRegistrator runs a second registrator of this cluster that
+// registers only containers labelled berth.test=marker with a SERVICE_NAME
+// (-explicit), tagged so the stack's lbsync sees them: the stack's own
+// registrator tags only its agents' tasks, which a hand-made container
+// with an unknown agent id is not.
+func startHandRegistrator(t *testing.T, p *platform, cluster, marker string) {
+	tmpl := fmt.Sprintf(`{{with index .Config.Labels "berth.test"}}{{if eq . %q}}%s{{end}}{{end}}`,
+		marker, p.stack.Config().StackTag)
+	startRegistrator(t, p, "hand-registrator", "-hostname", "hand-host-of-"+marker, "-cluster-id", cluster,
+		"-explicit", "-tags", tmpl)
+}
+
+// startRegistrator runs `berth registrator` against the stack's Consul
+// with args until the test ends; its log is shown when the test failed.
+func startRegistrator(t *testing.T, p *platform, name string, args ...string) {
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(testenv.BerthBinary(t), "registrator", "-consul", p.stack.ConsulHTTP,
-		"-ip", p.stack.AdvertiseIP, "-hostname", "host-of-"+cluster, "-cluster-id", cluster, "-tags", tmpl)
+	args = append([]string{"registrator", "-consul", p.stack.ConsulHTTP, "-ip", p.stack.AdvertiseIP}, args...)
+	cmd := exec.Command(testenv.BerthBinary(t), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -270,7 +337,7 @@ func startForeignRegistrator(t *testing.T, p *platform, cluster string) {
 		logf.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
-			t.Logf("---- foreign registrator\n%s", b)
+			t.Logf("---- %s\n%s", name, b)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,7 @@ type MasterClientConfig struct {
 type MasterClient struct {
 	cfg    MasterClientConfig
 	stream *http.Client // no timeout: the event stream is long-lived
+	seq    atomic.Uint64 // numbers fetches in the order they start
 }
 
 // NewMasterClient returns a client; Watch starts it.
@@ -57,8 +59,10 @@ func masterEvents() []string {
 		"deployment_failed", "app_terminated_event", "group_change_success"}
 }
 
-// Fetch reads the record once.
+// Fetch reads the record once: the cluster id, and every app's
+// servicePorts, labels, tasks and pending readiness checks.
 func (c *MasterClient) Fetch(ctx context.Context) (*MasterRecord, error) {
+	seq := c.seq.Add(1)
 	var info struct {
 		Berth struct {
 			ClusterID string `json:"clusterId"`
@@ -85,13 +89,19 @@ func (c *MasterClient) Fetch(ctx context.Context) (*MasterRecord, error) {
 				TaskID string `json:"taskId"`
 				Ready  bool   `json:"ready"`
 			} `json:"readinessCheckResults"`
+			Tasks []struct {
+				ID string `json:"id"`
+			} `json:"tasks"`
 		} `json:"apps"`
 	}
-	if err := c.getJSON(ctx, "/v2/apps?embed=apps.readiness", &apps); err != nil {
+	if err := c.getJSON(ctx, "/v2/apps?embed=apps.readiness&embed=apps.tasks", &apps); err != nil {
 		return nil, err
 	}
-	rec := &MasterRecord{ClusterID: info.Berth.ClusterID, Apps: []MasterApp{}}
+	rec := &MasterRecord{ClusterID: info.Berth.ClusterID, Apps: []MasterApp{}, Tasks: map[string]string{}, seq: seq}
 	for _, a := range apps.Apps {
+		for _, t := range a.Tasks {
+			rec.Tasks[t.ID] = a.ID
+		}
 		for _, r := range a.Readiness {
 			if !r.Ready && r.TaskID != "" {
 				if rec.NotReady == nil {
@@ -172,7 +182,7 @@ func (c *MasterClient) Watch(ctx context.Context, out chan<- *MasterRecord) erro
 				// passes: look again soon while one is pending.
 				wait = min(wait, notReadyRecheck)
 			}
-			if last == nil || !reflect.DeepEqual(*last, *rec) {
+			if last == nil || !sameRecord(last, rec) {
 				last = rec
 				select {
 				case out <- rec:
@@ -192,6 +202,13 @@ func (c *MasterClient) Watch(ctx context.Context, out chan<- *MasterRecord) erro
 		t.Stop()
 	}
 	return nil
+}
+
+// sameRecord compares two records regardless of when they were fetched.
+func sameRecord(a, b *MasterRecord) bool {
+	x, y := *a, *b
+	x.seq, y.seq = 0, 0
+	return reflect.DeepEqual(x, y)
 }
 
 // followEvents reads the master's event stream and kicks on every event
@@ -278,9 +295,13 @@ func (w *WithMaster) Watch(ctx context.Context, out chan<- Snapshot) error {
 	var snap *Snapshot
 	var rec *MasterRecord
 	waiting, dirty := true, false
+	rechecked := map[string]bool{}
 	for {
 		var send chan<- Snapshot
 		var merged Snapshot
+		if dirty && snap != nil && rec != nil {
+			rec = w.recheck(ctx, *snap, rec, rechecked)
+		}
 		if dirty && snap != nil && (!waiting || rec != nil) {
 			merged = *snap
 			merged.Master = rec
@@ -295,6 +316,9 @@ func (w *WithMaster) Watch(ctx context.Context, out chan<- Snapshot) error {
 		case s := <-snaps:
 			snap, dirty = &s, true
 		case r := <-recs:
+			if rec != nil && r.seq < rec.seq {
+				continue // fetched before the recheck that gave rec
+			}
 			rec, dirty, waiting = r, true, false
 		case <-deadline.C:
 			if waiting && rec == nil && w.Logger != nil {
@@ -305,4 +329,54 @@ func (w *WithMaster) Watch(ctx context.Context, out chan<- Snapshot) error {
 			dirty = false
 		}
 	}
+}
+
+// recheckTimeout bounds the master fetch a snapshot waits for.
+const recheckTimeout = 5 * time.Second
+
+// recheck re-reads the master when snap has instances whose task ids rec
+// does not list (UnknownTasks) and that were not re-checked before, and
+// returns the newer record (rec when nothing was fetched or the fetch
+// failed). A brand-new task is in Consul before the master's events make
+// lbsync read the record again; this one round trip is all it waits. Each
+// task id triggers at most one fetch (a stale claimant stays in done while
+// it is unknown), and all unknown ids of one snapshot share it; Consul's
+// source sends at most one snapshot per 50 ms.
+func (w *WithMaster) recheck(ctx context.Context, snap Snapshot, rec *MasterRecord, done map[string]bool) *MasterRecord {
+	snap.Master = rec
+	unknown := UnknownTasks(snap)
+	fresh := 0
+	for _, id := range unknown {
+		if !done[id] {
+			fresh++
+		}
+	}
+	for id := range done {
+		if _, still := slices.BinarySearch(unknown, id); !still {
+			delete(done, id) // known now, or gone: may be checked again later
+		}
+	}
+	if fresh == 0 {
+		return rec
+	}
+	for _, id := range unknown {
+		done[id] = true
+	}
+	fctx, cancel := context.WithTimeout(ctx, recheckTimeout)
+	defer cancel()
+	r, err := w.Master.Fetch(fctx)
+	if err != nil {
+		if w.Logger != nil && ctx.Err() == nil {
+			w.Logger.Warn("re-reading the master for unknown tasks failed; they stay excluded until its next answer",
+				"tasks", len(unknown), "err", err)
+		}
+		return rec
+	}
+	if w.Logger != nil {
+		w.Logger.Debug("re-read the master for tasks it did not list", "new", fresh, "still_unknown", len(UnknownTasks(Snapshot{Instances: snap.Instances, Master: r})))
+	}
+	if r.seq < rec.seq {
+		return rec
+	}
+	return r
 }

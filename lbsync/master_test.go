@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,9 +109,28 @@ func TestMasterOwnership(t *testing.T) {
 		t.Errorf("stale owner gauge = %v", got)
 	}
 
+	// An instance of the owning app and this cluster whose task the
+	// master does not list (no agent runs this master's tasks here) is
+	// excluded as a stale task, after lbsync re-read the master for it.
+	hand := h.register("/web", sp, newBackend(t, "hand"), MetaCluster, "c1", "HAPROXY_0_MODE", "http")
+	testenv.WaitFor(t, 10*time.Second, "/routes names the unknown task", func() error {
+		for _, s := range fetchStatus(t, h.statusAddr).Services {
+			for _, e := range s.Excluded {
+				if s.ServicePort == sp && e.Kind == ExcludedStaleTask && strings.Contains(e.Reason, "unknown to the master") {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("not yet")
+	})
+	h.expectStatus(sp, "", 503, "No server is available")
+	h.deregister(hand)
+
 	reloads := h.reloads()
 	// The registrator copies the app's labels into the instance's Meta.
-	h.register("/web", sp, newBackend(t, "web-1"), MetaCluster, "c1", "HAPROXY_0_MODE", "http")
+	// No berth_task: this master has no agent, so no task to list; an
+	// instance without a task id is not judged by it (TestStaleTasks).
+	h.register("/web", sp, newBackend(t, "web-1"), MetaCluster, "c1", "HAPROXY_0_MODE", "http", MetaTask, "")
 	h.expectSet(sp, "", "web-1")
 	if h.reloads() != reloads {
 		t.Error("the first instance of a known app needed a reload")
@@ -157,7 +177,7 @@ func gauge(t testing.TB, s *Syncer, name string, labels ...string) float64 {
 
 // TestMasterFetchReadiness: tasks the master lists with a readiness check
 // that is not ready yet are in the record's NotReady (ready ones are not),
-// read from /v2/apps?embed=apps.readiness.
+// read from /v2/apps?embed=apps.readiness; the tasks from embed=apps.tasks.
 func TestMasterFetchReadiness(t *testing.T) {
 	var query string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +186,7 @@ func TestMasterFetchReadiness(t *testing.T) {
 			fmt.Fprint(w, `{"berth":{"clusterId":"c1"}}`)
 		case "/v2/apps":
 			query = r.URL.RawQuery
-			fmt.Fprint(w, `{"apps":[{"id":"/a","ports":[10001],"readinessCheckResults":[
+			fmt.Fprint(w, `{"apps":[{"id":"/a","ports":[10001],"tasks":[{"id":"a.1"},{"id":"a.2"}],"readinessCheckResults":[
 				{"name":"ready","taskId":"a.1","ready":false},{"name":"ready","taskId":"a.2","ready":true}]}]}`)
 		default:
 			http.NotFound(w, r)
@@ -177,10 +197,13 @@ func TestMasterFetchReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if query != "embed=apps.readiness" {
-		t.Errorf("GET /v2/apps?%s, want embed=apps.readiness", query)
+	if query != "embed=apps.readiness&embed=apps.tasks" {
+		t.Errorf("GET /v2/apps?%s, want embed=apps.readiness&embed=apps.tasks", query)
 	}
 	if fmt.Sprint(rec.NotReady) != "map[a.1:ready]" {
 		t.Errorf("NotReady %v, want only a.1", rec.NotReady)
+	}
+	if fmt.Sprint(rec.Tasks) != "map[a.1:/a a.2:/a]" {
+		t.Errorf("Tasks %v, want a.1 and a.2 of /a", rec.Tasks)
 	}
 }

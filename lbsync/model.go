@@ -77,6 +77,14 @@ type MasterRecord struct {
 	// passed yet (readinessCheckResults with ready false), by task id,
 	// with the check's name: they are not routed even when Consul passes.
 	NotReady map[string]string `json:"notReady,omitempty"`
+	// Tasks are the tasks the master lists (task id → app id): an
+	// instance whose task it does not list for the instance's app is
+	// excluded as ExcludedStaleTask. nil: the record has no task lists
+	// (then no instance is judged by its task id).
+	Tasks map[string]string `json:"-"`
+	// seq orders the records of one MasterClient by the start of their
+	// fetch (0: not from a MasterClient).
+	seq uint64
 }
 
 // MasterApp is one app of the master: its servicePorts in port index
@@ -208,6 +216,7 @@ const (
 	ExcludedDraining   = "draining"        // Consul maintenance (the agent drains it)
 	ExcludedForeign    = "foreign cluster" // berth_cluster is not ours
 	ExcludedStaleOwner = "stale owner"     // the servicePort belongs to another app
+	ExcludedStaleTask  = "stale task"      // the master does not list the task for its app
 	ExcludedDisabled   = "disabled"        // HAPROXY_{n}_ENABLED (or strict mode)
 )
 

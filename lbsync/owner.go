@@ -82,6 +82,10 @@ func (b *modelBuilder) buildService(port int, cands []candidate, sh shape) (Serv
 	for _, c := range cands {
 		app := appOf(c.inst)
 		if slices.Contains(owners, app) {
+			if ok, why := taskVerdict(b.s.Master, app, c.inst.Meta[MetaTask]); !ok {
+				b.exclude(c, ExcludedStaleTask, "%s", why)
+				continue
+			}
 			mine = append(mine, c)
 			continue
 		}

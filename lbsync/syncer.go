@@ -305,7 +305,7 @@ func (s *Syncer) record(m Model, warnings int, events []Event, full bool) {
 		backends += len(svc.Backends)
 	}
 	kinds := map[string]int{ExcludedNotReady: 0, ExcludedUnhealthy: 0, ExcludedDraining: 0, ExcludedForeign: 0,
-		ExcludedStaleOwner: 0, ExcludedDisabled: 0}
+		ExcludedStaleOwner: 0, ExcludedStaleTask: 0, ExcludedDisabled: 0}
 	for _, svc := range m.Services {
 		for _, e := range svc.Excluded {
 			kinds[e.Kind]++
