@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-platform/berth/internal/testenv"
 	"github.com/berth-platform/berth/internal/wire"
 )
 
@@ -142,5 +143,40 @@ func testenvWaitPasses(t *testing.T, h *harness, n int) {
 			t.Fatalf("fewer than %d passes", n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// With -cleanup, a restarted registrator whose agent does not answer yet
+// must not take the process services of the earlier run for leftovers:
+// they are kept until the agent's list is read, then stay as they are.
+func TestCleanupWaitsForAgentLists(t *testing.T) {
+	d, reg, ag := newFakeDocker(), newFakeRegistry(), newFakeAgents()
+	ag.set("http://a1", "c1", procTask("web.1", "c1", 31001))
+	tweak := func(c *Config) { c.AgentURLs, c.Agents, c.Cleanup = []string{"http://a1"}, ag, true }
+	first := start(t, d, reg, tweak)
+	first.waitIDs(t, "registered by the first run", "host1:berth-web.1:31001")
+	first.cancel()
+	first.done <- <-first.done // stopped; its cleanup finds the result again
+	reg.mu.Lock()
+	regs, deregs := reg.registers, reg.deregisters
+	reg.mu.Unlock()
+
+	ag.setDown(true) // the agent restarts at the same time
+	h := start(t, d, reg, tweak)
+	testenvWaitPasses(t, h, 5)
+	h.waitIDs(t, "kept while the agent's list is unread", "host1:berth-web.1:31001")
+	ag.setDown(false)
+	testenv.WaitFor(t, 5*time.Second, "a pass with the agent's list", func() error {
+		if h.r.unreadAgents() != 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	testenvWaitPasses(t, h, h.r.Snapshot().Passes+3)
+	h.waitIDs(t, "still registered", "host1:berth-web.1:31001")
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.registers != regs || reg.deregisters != deregs {
+		t.Fatalf("after the restart: %d registrations, %d deregistrations, want none", reg.registers-regs, reg.deregisters-deregs)
 	}
 }

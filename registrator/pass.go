@@ -36,14 +36,25 @@ func (r *Registrator) pass(ctx context.Context, full bool) (listed bool, err err
 		errs = append(errs, err)
 		return listed, r.finish(errors.Join(errs...), skips)
 	}
+	unread := r.unreadAgents()
+	hold := ""
+	if unread > 0 {
+		hold = fmt.Sprintf("-cleanup waits until every agent's task list was read (%d not yet): it may be a process task", unread)
+	}
 	changes := Plan(desired, registered, PlanOptions{
-		Owner:   r.cfg.Naming.Owner,
-		Cleanup: r.cfg.Cleanup,
-		Mine:    r.mine,
-		Keep:    keep,
+		Owner:       r.cfg.Naming.Owner,
+		Cleanup:     r.cfg.Cleanup,
+		Mine:        r.mine,
+		Keep:        keep,
+		HoldCleanup: hold,
 	})
-	if err := r.apply(ctx, changes); err != nil {
+	err = r.apply(ctx, changes)
+	if err != nil {
 		errs = append(errs, err)
+	}
+	if unread == 0 && len(r.cfg.AgentURLs) > 0 && err == nil && !r.agentsInStep {
+		r.agentsInStep = true
+		r.log.Info("in step with every agent's task list", "agents", len(r.cfg.AgentURLs), "processes", len(procs))
 	}
 	r.forget(desired, registered)
 	r.mu.Lock()
@@ -301,6 +312,19 @@ func (r *Registrator) markDirty(id string) {
 	r.mu.Lock()
 	r.dirty[id] = true
 	r.mu.Unlock()
+}
+
+// unreadAgents is how many configured agents have never answered.
+func (r *Registrator) unreadAgents() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, u := range r.cfg.AgentURLs {
+		if !r.agents[u].synced {
+			n++
+		}
+	}
+	return n
 }
 
 // processEntries converts the agents' running process tasks (learning the

@@ -17,6 +17,11 @@ type PlanOptions struct {
 	// registered although not desired (-deregister on-success after a
 	// failed exit).
 	Keep map[string]string
+	// HoldCleanup, when set, is why -cleanup must not remove anything yet:
+	// a service left by an earlier run may be a process task an agent has
+	// not reported yet (its task list is not read yet). Such services are
+	// Kept with this reason instead.
+	HoldCleanup string
 }
 
 // Action is one change with the reason for it.
@@ -72,6 +77,8 @@ func Plan(desired, registered []Service, opts PlanOptions) Changes {
 		switch {
 		case opts.Mine[id]:
 			ch.Deregister = append(ch.Deregister, Action{s, "no running container wants it"})
+		case opts.Cleanup && opts.HoldCleanup != "":
+			ch.Kept = append(ch.Kept, Action{s, opts.HoldCleanup})
 		case opts.Cleanup:
 			ch.Deregister = append(ch.Deregister, Action{s, "dangling from an earlier run (-cleanup)"})
 		default:

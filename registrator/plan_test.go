@@ -53,6 +53,13 @@ func TestPlan(t *testing.T) {
 			deregister: []string{"a"}, removeWhy: "dangling from an earlier run (-cleanup)",
 		},
 		{
+			name:       "-cleanup held while an agent's task list is unread: kept with the reason",
+			registered: []Service{mk("a", "c1", "1"), mk("b", "c2", "1")},
+			opts:       PlanOptions{Cleanup: true, HoldCleanup: "agents unread", Mine: map[string]bool{"b": true}},
+			kept:       []string{"a"},
+			deregister: []string{"b"}, removeWhy: "no running container wants it",
+		},
+		{
 			name:       "-cleanup never touches services of another owner or unmarked ones",
 			registered: []Service{foreign, unmarked},
 			opts:       PlanOptions{Cleanup: true, Mine: map[string]bool{"x": true, "consul": true}},

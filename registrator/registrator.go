@@ -166,6 +166,9 @@ type Registrator struct {
 	containers map[string]*entry
 	procs      map[string]*entry // process tasks by container name, from the last pass
 	mine       map[string]bool
+	// agentsInStep: a pass has applied every agent's task list (logged
+	// once: tests and operators wait for it after a restart).
+	agentsInStep bool
 }
 
 // entry is one inspected container and what ServicesFor made of it.
