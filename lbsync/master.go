@@ -34,7 +34,7 @@ type MasterClientConfig struct {
 // /v2/events, server-sent) and every Resync.
 type MasterClient struct {
 	cfg    MasterClientConfig
-	stream *http.Client // no timeout: the event stream is long-lived
+	stream *http.Client  // no timeout: the event stream is long-lived
 	seq    atomic.Uint64 // numbers fetches in the order they start
 }
 
