@@ -211,27 +211,33 @@ var client = &http.Client{Timeout: 20 * time.Second}
 
 // call does one request; want > 0 checks the status.
 func (s *stack) call(method, path, body string, want int) ([]byte, error) {
+	_, b, err := s.callHeader(method, path, body, want)
+	return b, err
+}
+
+// callHeader is call that also returns the response's header.
+func (s *stack) callHeader(method, path, body string, want int) (http.Header, []byte, error) {
 	req, err := http.NewRequest(method, s.master.url+path, strings.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if want > 0 && res.StatusCode != want {
-		return b, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
+		return res.Header, b, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(b))
 	}
 	s.audit(method, path, res.StatusCode, b)
-	return b, nil
+	return res.Header, b, nil
 }
 
 // audit checks every JSON answer with the Marathon oracle: the schemas
