@@ -39,44 +39,55 @@ func (u *UI) jobsPage(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	var queues []map[string]any
-	var qa struct {
-		Queues []map[string]any `json:"queues"`
-	}
-	if b, _, err := u.api(r).call(r.Context(), http.MethodGet, queuesPath, nil); err == nil {
-		if json.Unmarshal(b, &queues) != nil && json.Unmarshal(b, &qa) == nil {
-			queues = qa.Queues
-		}
-	}
-	p := JobsView(jobs, queues, u.now())
+	p := JobsView(jobs, u.now())
 	u.render(w, r, http.StatusOK, "jobs", &p)
 }
 
-// findJob is job name from the jobs list (404 when absent).
-func (u *UI) findJob(r *http.Request, name string) (*jobJSON, error) {
+// queuesPage shows GET /scheduler/queues.
+func (u *UI) queuesPage(w http.ResponseWriter, r *http.Request) {
+	var queues []queueJSON
+	err := u.api(r).get(r.Context(), queuesPath, &queues)
+	if statusOf(err) == http.StatusNotFound {
+		p := QueuesPage{Page: Page{Title: "Job queues", Nav: "jobs"}, Missing: missingJobs}
+		u.render(w, r, http.StatusOK, "queues", &p)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p := QueuesView(queues)
+	u.render(w, r, http.StatusOK, "queues", &p)
+}
+
+// findJob is job name among every job (404 when absent).
+func (u *UI) findJob(r *http.Request, name string) (*jobJSON, []jobJSON, error) {
 	jobs, err := u.getJobs(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range jobs {
 		if jobs[i].Name == name {
-			return &jobs[i], nil
+			return &jobs[i], jobs, nil
 		}
 	}
-	return nil, &apiError{Method: http.MethodGet, Path: jobsPath, Status: http.StatusNotFound,
+	return nil, nil, &apiError{Method: http.MethodGet, Path: jobsPath, Status: http.StatusNotFound,
 		Message: "Job '" + name + "' does not exist"}
 }
 
 func (u *UI) jobPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	j, err := u.findJob(r, name)
+	j, all, err := u.findJob(r, name)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	var stat map[string]any
-	_ = u.api(r).get(r.Context(), jobStatPath+url.PathEscape(name), &stat)
-	p := JobView(*j, jobRunsFrom(stat, u.now()), u.now())
+	var stat jobStat
+	if err := u.api(r).get(r.Context(), jobStatPath+url.PathEscape(name), &stat); statusOf(err) == http.StatusUnauthorized {
+		u.fail(w, r, err)
+		return
+	}
+	p := JobView(*j, all, JobRuns(stat, u.now()), u.now())
 	u.render(w, r, http.StatusOK, "job", &p)
 }
 
@@ -115,7 +126,7 @@ func (u *UI) jobAction(w http.ResponseWriter, r *http.Request) {
 		msg = "Started a run of " + name
 	case "disable", "enable":
 		var j *jobJSON
-		if j, err = u.findJob(r, name); err == nil {
+		if j, _, err = u.findJob(r, name); err == nil {
 			var m map[string]any
 			_ = json.Unmarshal(j.Raw, &m)
 			m["disabled"] = r.PostForm.Get("action") == "disable"
@@ -154,7 +165,7 @@ func (u *UI) newJobPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) editJobPage(w http.ResponseWriter, r *http.Request) {
-	j, err := u.findJob(r, r.PathValue("name"))
+	j, _, err := u.findJob(r, r.PathValue("name"))
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -47,7 +47,7 @@ type UI struct {
 
 // pageNames are the templates/*.html files that are pages.
 var pageNames = []string{"apps", "groups", "app", "form", "tasks", "sandbox", "agents", "cluster", "routes",
-	"deployments", "error", "jobs", "job", "jobform"}
+	"deployments", "error", "jobs", "job", "jobform", "queues"}
 
 // New builds the UI over cfg.API.
 func New(cfg Config) (*UI, error) {
@@ -126,6 +126,7 @@ func (u *UI) routes() http.Handler {
 	mux.HandleFunc("GET /ui/cluster", u.clusterPage)
 	mux.HandleFunc("GET /ui/events", u.events)
 	mux.HandleFunc("GET /ui/jobs", u.jobsPage)
+	mux.HandleFunc("GET /ui/queues", u.queuesPage)
 	mux.HandleFunc("GET /ui/jobs/new", u.newJobPage)
 	mux.HandleFunc("POST /ui/jobs/new", u.jobFormPost)
 	mux.HandleFunc("GET /ui/jobs/{name}", u.jobPage)

@@ -43,6 +43,18 @@ type SandboxPage struct {
 	LogError    string
 	RawHref     string
 	DownloadURL string
+	// Job and JobHref name the job when the task is one of its runs.
+	Job, JobHref string
+}
+
+// jobOfTask is the job a run's task id names (ct-<job>.<due>.<attempt>.<random>), or "".
+func jobOfTask(id string) string {
+	rest, ok := strings.CutPrefix(id, "ct-")
+	parts := strings.Split(rest, ".")
+	if !ok || len(parts) < 4 {
+		return ""
+	}
+	return strings.Join(parts[:len(parts)-3], ".")
 }
 
 // maxShownLog is how much of a log the sandbox page shows (the tail).
@@ -56,6 +68,9 @@ func SandboxView(id string, task *apiclient.Task, stream string, text []byte, ne
 		p.Found, p.Task = true, taskRow(*task, now)
 	} else {
 		p.Task = TaskRow{ID: id, Href: taskHref(id)}
+	}
+	if p.Job = jobOfTask(id); p.Job != "" {
+		p.JobHref, p.Nav = jobHref(p.Job), "jobs"
 	}
 	for _, s := range []string{"stdout", "stderr"} {
 		p.Streams = append(p.Streams, Choice{Value: s, Label: s, Selected: s == stream})

@@ -26,9 +26,6 @@ type fixture struct {
 	Agents      []agentJSON            `json:"agents"`
 	Info        infoJSON               `json:"info"`
 	Routes      routesJSON             `json:"routes"`
-	Jobs        []jobJSON              `json:"jobs"`
-	JobStat     map[string]any         `json:"jobStat"`
-	Queues      []map[string]any       `json:"queues"`
 }
 
 var fixedNow = time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC)
@@ -90,6 +87,7 @@ func TestPagesGolden(t *testing.T) {
 			{Path: "/upgradeStrategy", Errors: []string{"not a field of this form"}}}, false)
 	jsonMode := NewFormView(json.RawMessage(`{"id":"/bad","cpus":"lots"}`), nil, "json",
 		[]apiDetail{{Path: "/cpus", Errors: []string{"error.expected.jsnumber"}}}, false)
+	jobs, stat, queues := jobsFixture(t)
 	sandbox := SandboxView("shop_web.1", &tasks[0], "stdout", []byte("hello <b>not bold</b>\nline 2\n"), 30, "", fixedNow)
 	pages := []struct {
 		name, page string
@@ -113,10 +111,11 @@ func TestPagesGolden(t *testing.T) {
 		{"routes", "routes", ptr(RoutesView(&f.Routes, true, "", fixedNow))},
 		{"routes-unconfigured", "routes", ptr(RoutesView(nil, false, "", fixedNow))},
 		{"deployments", "deployments", ptr(DeploymentsView(f.Deployments, f.Queue, fixedNow))},
-		{"jobs", "jobs", ptr(JobsView(f.Jobs, f.Queues, fixedNow))},
+		{"jobs", "jobs", ptr(JobsView(jobs, fixedNow))},
+		{"queues", "queues", ptr(QueuesView(queues))},
 		{"jobs-missing", "jobs", &JobsPage{Page: Page{Title: "Jobs", Nav: "jobs"}, Missing: missingJobs}},
-		{"job", "job", ptr(JobView(f.Jobs[0], jobRunsFrom(f.JobStat, fixedNow), fixedNow))},
-		{"jobform", "jobform", ptr(NewJobFormView(jobEditable(f.Jobs[1].Raw), nil, "form", "", true))},
+		{"job", "job", ptr(JobView(jobs[0], jobs, JobRuns(stat, fixedNow), fixedNow))},
+		{"jobform", "jobform", ptr(NewJobFormView(jobEditable(jobs[1].Raw), nil, "form", "", true))},
 		{"jobform-invalid", "jobform", ptr(NewJobFormView(json.RawMessage(`{"name":"x","schedule":"every hour"}`), nil, "form",
 			"Invalid schedule: every hour", false))},
 		{"not-found", "error", ptr(ErrorView(404, "App '/nope' does not exist"))},
