@@ -273,10 +273,12 @@ func TestBrowser(t *testing.T) {
 	// Edit it with the form (switching to JSON and back keeps the
 	// document), see the diff of the two versions, apply the older one.
 	b.open("/ui/edit/ui-test/web")
+	b.screenshot("edit-form")
 	b.submit("switch to JSON", `button[name=mode][value=to-json]`)
 	if got, err := b.value("#json"); err != nil || !strings.Contains(got, `"id": "/ui-test/web"`) {
 		t.Fatalf("JSON mode shows %q %v", got, err)
 	}
+	b.screenshot("edit-form-json")
 	b.submit("switch back to the form", `button[name=mode][value=to-form]`)
 	b.run("add a label", 10*time.Second, chromedp.SetValue(chromedp.CSS("#labels"), "HAPROXY_GROUP=external\nteam=ui\ntier=web\n"))
 	b.submit("save the edit", `button[name=mode][value=save]`)

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-platform/berth/agent"
 	"github.com/berth-platform/berth/internal/testenv"
 	"github.com/berth-platform/berth/internal/wire"
+	"github.com/berth-platform/berth/jobs"
 	"github.com/berth-platform/berth/placement/master"
 )
 
@@ -37,6 +38,9 @@ type stackOpts struct {
 	noAgent     bool
 	// docker adds the Docker containerizer to the agent.
 	docker bool
+	// jobQueues is the job service's capacity-queue tree (nil: one
+	// default queue).
+	jobQueues *jobs.Tree
 }
 
 func startStack(t testing.TB, opts stackOpts) *stack {
@@ -49,7 +53,7 @@ func startStack(t testing.TB, opts stackOpts) *stack {
 		done <- master.Serve(ctx, master.ServerConfig{
 			Listen: fmt.Sprintf("127.0.0.1:%d", port), WorkDir: filepath.Join(t.TempDir(), "master"),
 			UIRoutesURL: opts.routesURL, Ready: func(a string) { addr <- a },
-			Master: master.Config{AgentTimeout: 15 * time.Second, Credentials: opts.credentials},
+			Master: master.Config{AgentTimeout: 15 * time.Second, Credentials: opts.credentials, JobQueues: opts.jobQueues},
 		})
 	}()
 	s := &stack{t: t, user: opts.credentials}

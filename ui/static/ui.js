@@ -39,6 +39,15 @@
       "deployment_step_failure", "api_post_event", "app_terminated_event", "failed_health_check_event",
       "unhealthy_task_kill_event", "group_change_success", "scheduler_registered_event"]
       .forEach(function (t) { es.addEventListener(t, schedule); });
+    // A job run's task ending is folded into the job's history by the
+    // job service's next tick, after the event: look again shortly.
+    es.addEventListener("status_update_event", function (e) {
+      try {
+        var d = JSON.parse(e.data);
+        if (/^chronos:/.test(d.appId) && /^TASK_(FINISHED|FAILED|KILLED|LOST|ERROR|DROPPED|GONE)/.test(d.taskStatus))
+          setTimeout(schedule, 1000);
+      } catch (err) { /* not JSON: the plain refresh is enough */ }
+    });
     // Catch up on what changed between rendering and connecting.
     es.onopen = function () { say("live"); schedule(); };
     es.onerror = function () { say("reconnecting…"); };
