@@ -205,25 +205,36 @@ func TestLBSyncByHand(t *testing.T) {
 	}
 }
 
-// TestLBSyncRefusesBusyPort: another process on the HTTP port makes lbsync
-// exit at once, naming the port, instead of sharing it via SO_REUSEPORT.
+// TestLBSyncRefusesBusyPort: another process on the HTTP port or the stats
+// port makes lbsync exit at once, naming the port and its flag, instead of
+// sharing it via SO_REUSEPORT.
 func TestLBSyncRefusesBusyPort(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	busy := ln.Addr().(*net.TCPAddr).Port
-	dir := t.TempDir()
-	var stderr syncWriter
-	// Bounded: an lbsync that does not refuse would run until cancelled.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	code := runLBSync(ctx, []string{"--work-dir", dir, "--consul", "127.0.0.1:1", "--listen", "",
-		"--http-port", strconv.Itoa(busy), "--haproxy-stats-port", "0"}, io.Discard, &stderr)
-	want := fmt.Sprintf("port %d (--http-port) is already in use by another process", busy)
-	if code != 1 || !strings.Contains(stderr.String(), want) {
-		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
+	// A servicePort another process listens on is not refused but held
+	// back while the rest is applied (lbsync's TestBusyServicePortIsHeldBack):
+	// only lbsync's own ports make it refuse to start, since HAProxy binds
+	// with SO_REUSEPORT and would silently share them.
+	for _, flag := range []string{"--http-port", "--haproxy-stats-port"} {
+		t.Run(flag, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			busy := ln.Addr().(*net.TCPAddr).Port
+			ports := map[string]int{"--http-port": testenv.FreePort(t), "--haproxy-stats-port": testenv.FreePort(t)}
+			ports[flag] = busy
+			var stderr syncWriter
+			// Bounded: an lbsync that does not refuse would run until cancelled.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			code := runLBSync(ctx, []string{"--work-dir", t.TempDir(), "--consul", "127.0.0.1:1", "--listen", "",
+				"--http-port", strconv.Itoa(ports["--http-port"]), "--haproxy-stats-port", strconv.Itoa(ports["--haproxy-stats-port"])},
+				io.Discard, &stderr)
+			want := fmt.Sprintf("port %d (%s) is already in use by another process", busy, flag)
+			if code != 1 || !strings.Contains(stderr.String(), want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
+			}
+		})
 	}
 }
 
