@@ -1,33 +1,21 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/berth-platform/berth/internal/testenv"
 )
-
-// tierGroup is a two-tier group: a backend and a frontend that depends
-// on it, both with automatic servicePorts and HTTP health checks.
-const tierGroup = `{"id": "/e2e/shop", "apps": [
-  {"id": "backend", "cpus": 0.05, "mem": 32, "instances": 2,
-   "networks": [{"mode": "container/bridge"}],
-   "container": {"type": "DOCKER", "docker": {"image": "berth/hello"},
-     "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 0, "name": "http"}]},
-   "healthChecks": [{"protocol": "HTTP", "path": "/health", "portIndex": 0, "gracePeriodSeconds": 10,
-     "intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": 3}],
-   "labels": {"HAPROXY_0_MODE": "http"}},
-  {"id": "frontend", "cpus": 0.05, "mem": 32, "instances": 1, "dependencies": ["backend"],
-   "networks": [{"mode": "container/bridge"}],
-   "container": {"type": "DOCKER", "docker": {"image": "berth/hello"},
-     "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 0, "name": "http"}]},
-   "healthChecks": [{"protocol": "HTTP", "path": "/health", "portIndex": 0, "gracePeriodSeconds": 10,
-     "intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": 3}],
-   "labels": {"HAPROXY_0_MODE": "http"}}]}`
 
 type timedTask struct {
 	ID        string `json:"id"`
@@ -49,76 +37,142 @@ func (p *platform) timedTasks(id string) []timedTask {
 	return out.App.Tasks
 }
 
-// TestTwoTierGroup: one POST /v2/groups brings up a backend and the
-// frontend that depends on it; the frontend's task is staged only after
-// every backend task is running and healthy (task timestamps); both
-// answer through HAProxy on their servicePorts; DELETE of the group
-// under load removes both apps in one deployment and leaves no task,
-// container, Consul service or route.
+// TestTwoTierGroup: one POST /v2/groups of examples/groups/two-tier.json
+// brings up a backend and the frontend that depends on it; the
+// frontend's task is staged only after every backend task is running and
+// healthy (task timestamps); both answer through HAProxy on their
+// servicePorts. DELETE of the group under load is one deployment that
+// stops both apps (its deployment_success plan); every request answered
+// before the DELETE succeeded; afterwards no task, container, Consul
+// service or route is left and the servicePorts refuse or answer 503.
 func TestTwoTierGroup(t *testing.T) {
 	p := startPlatform(t)
-	var res struct {
-		DeploymentID string `json:"deploymentId"`
+	body, err := os.ReadFile(filepath.Join(p.root, "examples", "groups", "two-tier.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.mustAPI("POST", "/v2/groups", []byte(tierGroup), &res)
-	back := p.waitSettled("/e2e/shop/backend", 2, 120*time.Second)
-	front := p.waitSettled("/e2e/shop/frontend", 1, 120*time.Second)
-
-	var latestReady string
-	for _, bt := range p.timedTasks("/e2e/shop/backend") {
-		if len(bt.Health) == 0 || bt.Health[0].FirstSuccess == "" {
-			t.Fatalf("backend task %s has no first health success", bt.ID)
-		}
-		latestReady = max(latestReady, bt.Health[0].FirstSuccess, bt.StartedAt)
-	}
-	ft := p.timedTasks("/e2e/shop/frontend")[0]
-	t.Logf("backend ready at %s (latest of its tasks); frontend staged at %s, started at %s",
-		latestReady, ft.StagedAt, ft.StartedAt)
-	if ft.StagedAt < latestReady {
-		t.Fatalf("frontend staged at %s, before the backend was running and healthy (%s)", ft.StagedAt, latestReady)
-	}
-
+	p.mustAPI("POST", "/v2/groups", body, nil)
+	back := p.waitSettled("/shop/backend", 2, 120*time.Second)
+	front := p.waitSettled("/shop/frontend", 1, 120*time.Second)
+	p.checkStagedAfterReady(back.ID, front.ID)
 	for _, a := range []app{back, front} {
 		p.waitServes(p.servicePortURL(a.servicePort(), "/"), "", "")
 		p.waitRoutesMatch(a.ID)
 	}
 	var g struct {
-		ID   string `json:"id"`
 		Apps []struct {
 			ID string `json:"id"`
 		} `json:"apps"`
 	}
-	p.mustAPI("GET", "/v2/groups/e2e/shop", nil, &g)
+	p.mustAPI("GET", "/v2/groups/shop", nil, &g)
 	if len(g.Apps) != 2 {
-		t.Fatalf("GET /v2/groups/e2e/shop = %+v", g)
+		t.Fatalf("GET /v2/groups/shop = %+v", g)
 	}
-
-	if n := p.consulInstances("/e2e/shop/"); n != 3 {
+	if n := p.consulInstances("/shop/"); n != 3 {
 		t.Fatalf("Consul has %d instances of the group's apps, want 3", n)
 	}
+	plans := p.watchDeploymentPlans(t)
+
 	// Delete under load: requests on both servicePorts while the group goes.
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	loads := []*load{runLoad(ctx, p.servicePortURL(front.servicePort(), "/"), 50, 4),
 		runLoad(ctx, p.servicePortURL(back.servicePort(), "/"), 50, 4)}
-	defer stop()
 	testenv.WaitFor(t, 10*time.Second, "load running", func() error {
-		if loads[0].sent.Load() < 10 || loads[1].sent.Load() < 10 {
+		if loads[0].sent.Load() < 20 || loads[1].sent.Load() < 20 {
 			return fmt.Errorf("sent %d, %d", loads[0].sent.Load(), loads[1].sent.Load())
 		}
 		return nil
 	})
-	p.mustAPI("DELETE", "/v2/groups/e2e/shop", nil, nil)
-	testenv.WaitFor(t, 60*time.Second, "group's tasks, containers, Consul services and routes gone", func() error {
-		var apps struct {
+	for i, l := range loads {
+		if n := l.failed.Load(); n != 0 {
+			l.mu.Lock()
+			t.Errorf("load %d: %d of %d requests failed before the DELETE: %v", i, n, l.sent.Load(), l.firstErrs)
+			l.mu.Unlock()
+		}
+	}
+	var del struct {
+		DeploymentID string `json:"deploymentId"`
+	}
+	p.mustAPI("DELETE", "/v2/groups/shop", nil, &del)
+	if del.DeploymentID == "" {
+		t.Fatal("DELETE /v2/groups/shop answered no deploymentId")
+	}
+	p.checkDeploymentsDuringDelete(del.DeploymentID)
+	p.waitGroupGone([]app{back, front})
+	stop()
+	t.Logf("load during the delete: frontend %d sent (%d failed), backend %d sent (%d failed)",
+		loads[0].sent.Load(), loads[0].failed.Load(), loads[1].sent.Load(), loads[1].failed.Load())
+	plan := plans.wait(t, del.DeploymentID)
+	if got := plan.stopped(); fmt.Sprint(got) != "[/shop/backend /shop/frontend]" {
+		t.Errorf("deployment %s stops %v, want both apps in one deployment (plan %+v)", del.DeploymentID, got, plan)
+	}
+	for _, a := range []app{back, front} {
+		url := p.servicePortURL(a.servicePort(), "/")
+		testenv.WaitFor(t, 30*time.Second, url+" refused or 503", func() error {
+			code, _, err := p.status(url, "")
+			if err != nil || code == 503 {
+				return nil
+			}
+			return fmt.Errorf("answered %d", code)
+		})
+	}
+}
+
+// checkStagedAfterReady fails unless every task of dependent was staged
+// after the latest of dep's tasks was running and healthy.
+func (p *platform) checkStagedAfterReady(dep, dependent string) {
+	p.t.Helper()
+	var latestReady string
+	for _, bt := range p.timedTasks(dep) {
+		if len(bt.Health) == 0 || bt.Health[0].FirstSuccess == "" {
+			p.t.Fatalf("%s task %s has no first health success", dep, bt.ID)
+		}
+		latestReady = max(latestReady, bt.Health[0].FirstSuccess, bt.StartedAt)
+	}
+	for _, ft := range p.timedTasks(dependent) {
+		p.t.Logf("%s ready at %s (latest of its tasks); %s staged at %s", dep, latestReady, dependent, ft.StagedAt)
+		if ft.StagedAt < latestReady {
+			p.t.Fatalf("%s staged at %s, before %s was running and healthy (%s)", dependent, ft.StagedAt, dep, latestReady)
+		}
+	}
+}
+
+// checkDeploymentsDuringDelete: while the delete runs, /v2/deployments
+// lists it as the only deployment, affecting both apps. (The stop steps
+// are checked on its deployment_success plan, which cannot be missed.)
+func (p *platform) checkDeploymentsDuringDelete(id string) {
+	p.t.Helper()
+	var list []struct {
+		ID           string   `json:"id"`
+		AffectedApps []string `json:"affectedApps"`
+	}
+	p.mustAPI("GET", "/v2/deployments", nil, &list)
+	if len(list) == 0 {
+		p.t.Log("the delete finished before GET /v2/deployments")
+		return
+	}
+	sort.Strings(list[0].AffectedApps)
+	if len(list) != 1 || list[0].ID != id || fmt.Sprint(list[0].AffectedApps) != "[/shop/backend /shop/frontend]" {
+		p.t.Errorf("/v2/deployments during the group delete: %+v, want one (%s) affecting both apps", list, id)
+	}
+}
+
+// waitGroupGone waits until the apps, their containers, Consul services
+// and lbsync backends are gone.
+func (p *platform) waitGroupGone(apps []app) {
+	p.t.Helper()
+	testenv.WaitFor(p.t, 60*time.Second, "group's tasks, containers, Consul services and routes gone", func() error {
+		var list struct {
 			Apps []any `json:"apps"`
 		}
-		if err := p.api("GET", "/v2/apps", nil, &apps); err != nil {
+		if err := p.api("GET", "/v2/apps", nil, &list); err != nil {
 			return err
 		}
-		if len(apps.Apps) != 0 {
-			return fmt.Errorf("%d apps left", len(apps.Apps))
+		if len(list.Apps) != 0 {
+			return fmt.Errorf("%d apps left", len(list.Apps))
 		}
-		for _, a := range []app{back, front} {
+		for _, a := range apps {
 			if n := p.containers(a.ID); n != 0 {
 				return fmt.Errorf("%s: %d containers", a.ID, n)
 			}
@@ -126,14 +180,82 @@ func TestTwoTierGroup(t *testing.T) {
 				return fmt.Errorf("%s: routes %v (%v)", a.ID, b, err)
 			}
 		}
-		if n := p.consulInstances("/e2e/shop/"); n != 0 {
+		if n := p.consulInstances("/shop/"); n != 0 {
 			return fmt.Errorf("%d Consul instances", n)
 		}
 		return nil
 	})
-	stop()
-	t.Logf("load during the delete: frontend %d sent (%d failed), backend %d sent (%d failed)",
-		loads[0].sent.Load(), loads[0].failed.Load(), loads[1].sent.Load(), loads[1].failed.Load())
+}
+
+// deploymentPlan is the plan of a deployment_success event.
+type deploymentPlan struct {
+	ID    string `json:"id"`
+	Steps []struct {
+		Actions []struct {
+			Action string `json:"action"`
+			App    string `json:"app"`
+		} `json:"actions"`
+	} `json:"steps"`
+}
+
+// stopped lists the apps the plan stops, sorted.
+func (d deploymentPlan) stopped() []string {
+	var out []string
+	for _, s := range d.Steps {
+		for _, a := range s.Actions {
+			if a.Action == "StopApplication" {
+				out = append(out, a.App)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+type planWatch struct {
+	mu    sync.Mutex
+	plans map[string]deploymentPlan
+}
+
+// watchDeploymentPlans collects the plans of deployment_success events.
+func (p *platform) watchDeploymentPlans(t *testing.T) *planWatch {
+	req, _ := http.NewRequest("GET", p.masterURL+"/v2/events?event_type=deployment_success", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req) // a stream: no timeout
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	w := &planWatch{plans: map[string]deploymentPlan{}}
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			var ev struct{ Plan deploymentPlan }
+			if ok && json.Unmarshal([]byte(data), &ev) == nil {
+				w.mu.Lock()
+				w.plans[ev.Plan.ID] = ev.Plan
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *planWatch) wait(t *testing.T, id string) deploymentPlan {
+	t.Helper()
+	var d deploymentPlan
+	testenv.WaitFor(t, 30*time.Second, "deployment_success of "+id, func() error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		var ok bool
+		if d, ok = w.plans[id]; !ok {
+			return fmt.Errorf("got plans of %d other deployments", len(w.plans))
+		}
+		return nil
+	})
+	return d
 }
 
 // consulInstances counts the Consul services (on the dev agent) whose
