@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/berth-platform/berth/placement/oracle"
@@ -75,6 +76,54 @@ func TestExamplesMatchMarathonSchema(t *testing.T) {
 	h.converge(a)
 	h.must(200, "GET", "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.taskStats", "")
 	h.must(200, "GET", "/v2/tasks", "")
+}
+
+// TestGroupExamplesMatchMarathonSchema validates every example group
+// (examples/groups, also the body of e2e TestTwoTierGroup) against the
+// Group schema, posts it and checks the group the API answers (harness
+// oracle) and that its apps were created with their dependencies.
+func TestGroupExamplesMatchMarathonSchema(t *testing.T) {
+	s := loadSchemas(t)
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "groups", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no group examples: %v", err)
+	}
+	h := newHarness(t, nil)
+	a := h.agent("node-1", nil)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g struct {
+			ID   string `json:"id"`
+			Apps []struct {
+				ID           string   `json:"id"`
+				Dependencies []string `json:"dependencies"`
+			} `json:"apps"`
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil || json.Unmarshal(b, &g) != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := validateJSON(s.Group, v); err != nil {
+			t.Errorf("%s does not match Marathon's Group schema: %v", filepath.Base(f), err)
+			continue
+		}
+		h.must(201, "POST", "/v2/groups", string(b))
+		h.converge(a)
+		got := h.must(200, "GET", "/v2/groups"+g.ID+"?embed=group.apps&embed=group.apps.tasks", "").json(t)
+		apps, _ := got["apps"].([]any)
+		if len(apps) != len(g.Apps) || len(g.Apps) == 0 {
+			t.Errorf("%s: GET answered %d apps, want %d", filepath.Base(f), len(apps), len(g.Apps))
+		}
+		for _, ga := range g.Apps {
+			app := h.app(g.ID + "/" + ga.ID)
+			if deps, _ := json.Marshal(app["dependencies"]); len(ga.Dependencies) > 0 && !strings.Contains(string(deps), g.ID+"/") {
+				t.Errorf("%s: %s dependencies %s not resolved below %s", filepath.Base(f), ga.ID, deps, g.ID)
+			}
+		}
+	}
 }
 
 // withCounts adds the AppInfo counters a POST answer (a bare definition in

@@ -20,7 +20,13 @@ const base = "https://berth.example/schema/"
 // Schemas are the compiled Marathon schemas.
 type Schemas struct {
 	App, AppInfo, Task, Group *jsonschema.Schema
+	// Deployment is one item of GET /v2/deployments, Queue the answer of
+	// GET /v2/queue; GroupVersions and AppVersions the version lists.
+	Deployment, Queue, GroupVersions, AppVersions *jsonschema.Schema
 }
+
+// names are the schema files, schema/<name>.json.
+var names = []string{"AppDefinition", "AppInfo", "Task", "Group", "Deployment", "Queue", "Versions"}
 
 var (
 	once    sync.Once
@@ -36,7 +42,7 @@ func Load() (Schemas, error) {
 
 func compile() (Schemas, error) {
 	c := jsonschema.NewCompiler()
-	for _, name := range []string{"AppDefinition", "AppInfo", "Task", "Group"} {
+	for _, name := range names {
 		b, err := files.ReadFile("schema/" + name + ".json")
 		if err != nil {
 			return Schemas{}, err
@@ -53,8 +59,10 @@ func compile() (Schemas, error) {
 	for _, x := range []struct {
 		dst  **jsonschema.Schema
 		name string
-	}{{&s.App, "AppDefinition"}, {&s.AppInfo, "AppInfo"}, {&s.Task, "Task"}, {&s.Group, "Group"}} {
-		sch, err := c.Compile(base + x.name + ".json")
+	}{{&s.App, "AppDefinition.json"}, {&s.AppInfo, "AppInfo.json"}, {&s.Task, "Task.json"}, {&s.Group, "Group.json"},
+		{&s.Deployment, "Deployment.json"}, {&s.Queue, "Queue.json"},
+		{&s.GroupVersions, "Versions.json#/$defs/group"}, {&s.AppVersions, "Versions.json#/$defs/app"}} {
+		sch, err := c.Compile(base + x.name)
 		if err != nil {
 			return Schemas{}, err
 		}
@@ -74,18 +82,19 @@ func Validate(sch *jsonschema.Schema, v any) error {
 	return sch.Validate(inst)
 }
 
-// Check validates a successful GET answer of the apps, tasks and groups
-// endpoints against the schemas and returns what does not match.
+// Check validates a successful GET answer of the apps, tasks, groups,
+// deployments and queue endpoints against the schemas and returns what
+// does not match.
 func Check(s Schemas, method, rawPath string, code int, body []byte) []string {
-	if method != "GET" || code != 200 || len(body) == 0 || body[0] != '{' {
+	if method != "GET" || code != 200 || len(body) == 0 {
 		return nil
 	}
 	u, err := url.Parse(rawPath)
 	if err != nil {
 		return nil
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
 		return nil // text/plain listings
 	}
 	var bad []string
@@ -94,17 +103,33 @@ func Check(s Schemas, method, rawPath string, code int, body []byte) []string {
 			bad = append(bad, fmt.Sprintf("GET %s: %s does not match Marathon's schema: %v", rawPath, what, err))
 		}
 	}
+	p := u.Path
+	if list, ok := v.([]any); ok {
+		switch {
+		case p == "/v2/deployments":
+			for i, d := range list {
+				check(s.Deployment, fmt.Sprintf("deployment[%d]", i), d)
+			}
+		case strings.HasPrefix(p, "/v2/groups") && strings.HasSuffix(p, "/versions"):
+			check(s.GroupVersions, "the group's version list", v)
+		}
+		return bad
+	}
+	doc, _ := v.(map[string]any)
 	each := func(sch *jsonschema.Schema, key string) {
 		list, _ := doc[key].([]any)
 		for i, v := range list {
 			check(sch, fmt.Sprintf("%s[%d]", key, i), v)
 		}
 	}
-	p := u.Path
 	switch {
+	case doc == nil:
+	case p == "/v2/queue":
+		check(s.Queue, "the queue", doc)
 	case strings.HasPrefix(p, "/v2/apps") && strings.Contains(p, "/versions/"):
 		check(s.App, "the app version", doc)
 	case strings.HasPrefix(p, "/v2/apps") && strings.HasSuffix(p, "/versions"):
+		check(s.AppVersions, "the app's version list", doc)
 	case strings.HasPrefix(p, "/v2/apps") && doc["app"] != nil:
 		check(s.AppInfo, "app", doc["app"])
 	case strings.HasPrefix(p, "/v2/apps") && doc["apps"] != nil:
@@ -113,8 +138,8 @@ func Check(s Schemas, method, rawPath string, code int, body []byte) []string {
 		each(s.AppInfo, "*")
 	case strings.HasPrefix(p, "/v2/tasks") || (strings.HasPrefix(p, "/v2/apps") && doc["tasks"] != nil):
 		each(s.Task, "tasks")
-	case strings.HasPrefix(p, "/v2/groups") && !strings.Contains(p, "/versions"):
-		check(s.Group, "group", doc)
+	case strings.HasPrefix(p, "/v2/groups"):
+		check(s.Group, "group", doc) // also /v2/groups/{id}/versions/{v}
 	}
 	return bad
 }
