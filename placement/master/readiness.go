@@ -209,12 +209,23 @@ func runProbe(ctx context.Context, client *http.Client, p probe) probeResult {
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return probeResult{} // no answer: Marathon keeps no lastResponse
+		return unanswered(p.url, err)
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	if err != nil { // the body did not arrive within timeoutSeconds
+		return unanswered(p.url, err)
+	}
 	return probeResult{ready: evaluateReadiness(p.check, res.StatusCode),
 		resp: &readinessResponse{Status: res.StatusCode, ContentType: res.Header.Get("Content-Type"), Body: string(body)}}
+}
+
+// unanswered is a probe without an answer (refused, timed out, TLS
+// failure): not ready, with the 504 text/plain response Marathon's
+// readiness executor records in that case.
+func unanswered(url string, err error) probeResult {
+	return probeResult{resp: &readinessResponse{Status: http.StatusGatewayTimeout, ContentType: "text/plain",
+		Body: "Berth could not query " + url + ": " + err.Error()}}
 }
 
 // newReadinessClient does not verify certificates (Marathon's HTTPS
