@@ -108,6 +108,7 @@ type Volume struct {
 	Mode          string          `json:"mode"`
 	Persistent    json.RawMessage `json:"persistent,omitempty"`
 	External      json.RawMessage `json:"external,omitempty"`
+	Secret        json.RawMessage `json:"secret,omitempty"`
 }
 
 // PortMapping is a container (bridge or user network) port mapping.

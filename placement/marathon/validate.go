@@ -213,6 +213,8 @@ func validateContainer(a *App, opts Options, v *Violations) {
 		switch {
 		case len(vol.Persistent) > 0 || len(vol.External) > 0:
 			v.Add(p, "persistent and external volumes are not supported by Berth")
+		case len(vol.Secret) > 0:
+			v.Add(p+"/secret", "secret volumes are not supported by Berth")
 		case vol.HostPath == "":
 			v.Add(p+"/hostPath", "must not be empty")
 		case !opts.AllowHostVolumes:
