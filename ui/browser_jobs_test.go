@@ -109,6 +109,14 @@ func TestBrowserJobs(t *testing.T) {
 		.find(tr => tr.cells[0].textContent === "q21"); return r.cells[3].textContent.trim() !== "0 %" &&
 		r.querySelector(".share .used").style.width !== "0%"; })()`, 30*time.Second)
 	b.screenshot("queues")
+	// The tasks page: ui-long's task running, the ended runs of both jobs.
+	b.open("/ui/tasks")
+	b.waitJS("job tasks on the tasks page", `(() => {
+		const cells = sel => [...document.querySelectorAll(sel)].map(td => td.textContent);
+		const running = cells("#all-tasks table:not(.ended) tbody td:nth-child(2)");
+		const ended = cells("#all-tasks table.ended tbody td:nth-child(2)");
+		return running.includes("job ui-long") && ended.includes("job ui-extract") && ended.includes("job ui-load"); })()`, 10*time.Second)
+	b.screenshot("tasks-jobs")
 	// Deleting the job (typed confirmation) kills its run.
 	b.open("/ui/jobs/ui-long")
 	b.run("type the confirmation", 10*time.Second, chromedp.SetValue(chromedp.CSS("#confirm"), "ui-long"))

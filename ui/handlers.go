@@ -165,7 +165,20 @@ func (u *UI) tasksPage(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	// Job runs' tasks are not in Marathon's /v2/tasks.
+	var runs struct {
+		Tasks []apiclient.Task `json:"tasks"`
+	}
+	if err := u.api(r).get(r.Context(), "/scheduler/tasks", &runs); err == nil {
+		out.Tasks = append(out.Tasks, runs.Tasks...)
+	}
+	ended, err := u.endedTasks(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	p := TasksView(out.Tasks, u.now())
+	p.Ended = ended
 	u.render(w, r, http.StatusOK, "tasks", &p)
 }
 

@@ -199,6 +199,7 @@ func (s *stack) removeAll() {
 	for _, a := range apps.Apps {
 		_, _, _ = s.do(http.MethodDelete, "/v2/apps"+a.ID+"?force=true", "")
 	}
+	_, _, _ = s.do(http.MethodDelete, "/scheduler/jobs", "") // kills the runs in flight
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var tasks struct {

@@ -12,7 +12,8 @@ import (
 // TimelineGroup is the timeline of one deployed version: for each of its
 // tasks, the milliseconds from the version's POST to placed (staged), to
 // started, to its first passing health check, and whether lbsync routes
-// to it.
+// to it (with the times lbsync saw it in Consul and routed it, when its
+// status carries them).
 type TimelineGroup struct {
 	Version string
 	Tasks   []TimelineRow
@@ -23,8 +24,12 @@ type TimelineGroup struct {
 type TimelineRow struct {
 	Task, Href                      string
 	Placed, Started, Healthy, Total string
-	Routed                          string
+	InConsul, Routed                string
 }
+
+// backendTimes are lbsync's times for one task's backend (zero: not
+// reported).
+type backendTimes struct{ inConsul, routed time.Time }
 
 // taskTimes are the timestamps the task carries in the API.
 type taskTimes struct {
@@ -47,8 +52,8 @@ func msBetween(a, b time.Time) string {
 
 // Timeline groups tasks by the version they run and times each step
 // from the task's own timestamps; routed (nil: lbsync not known) is the
-// set of task ids lbsync has as passing backends.
-func Timeline(tasks []apiclient.Task, routed map[string]bool) []TimelineGroup {
+// task ids lbsync has as backends, with its times when it reports them.
+func Timeline(tasks []apiclient.Task, routed map[string]backendTimes) []TimelineGroup {
 	by := map[string]*TimelineGroup{}
 	for _, t := range tasks {
 		g := by[t.Version]
@@ -75,15 +80,23 @@ func Timeline(tasks []apiclient.Task, routed map[string]bool) []TimelineGroup {
 		if end.IsZero() {
 			end = started
 		}
-		r.Total = msBetween(posted, end)
+		bt, ok := routed[t.ID]
 		switch {
 		case routed == nil:
 			r.Routed = "unknown"
-		case routed[t.ID]:
+		case ok && !bt.routed.IsZero():
+			from := end
+			if bt.inConsul.After(from) {
+				from = bt.inConsul
+			}
+			r.InConsul, r.Routed = msBetween(end, bt.inConsul), "+"+msBetween(from, bt.routed)
+			end = bt.routed
+		case ok:
 			r.Routed = "yes"
 		default:
 			r.Routed = "not yet"
 		}
+		r.Total = msBetween(posted, end)
 		g.Tasks = append(g.Tasks, r)
 	}
 	out := make([]TimelineGroup, 0, len(by))
@@ -97,15 +110,19 @@ func Timeline(tasks []apiclient.Task, routed map[string]bool) []TimelineGroup {
 
 // routedTasks is the set of task ids lbsync has as backends (nil when
 // lbsync's status is not known).
-func routedTasks(r *routesJSON) map[string]bool {
+func routedTasks(r *routesJSON) map[string]backendTimes {
 	if r == nil {
 		return nil
 	}
-	out := map[string]bool{}
+	out := map[string]backendTimes{}
 	for _, s := range r.Services {
 		for _, b := range s.Backends {
 			if b.Task != "" {
-				out[b.Task] = true
+				bt := out[b.Task]
+				if bt.routed.IsZero() || (!b.RoutedAt.IsZero() && b.RoutedAt.Before(bt.routed)) {
+					bt = backendTimes{inConsul: b.InConsulAt, routed: b.RoutedAt}
+				}
+				out[b.Task] = bt
 			}
 		}
 	}

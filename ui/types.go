@@ -13,7 +13,14 @@ type agentJSON struct {
 	Resources     resourcesJSON     `json:"resources"`
 	UsedResources resourcesJSON     `json:"used_resources"`
 	LastSeen      string            `json:"last_seen"`
-	Tasks         []struct {
+	// DrainInfo and Deactivated are Mesos' (1.9+) fields for an agent
+	// being drained or taken out of placement; Berth's master does not
+	// send them yet, the agents page shows them when it does.
+	DrainInfo *struct {
+		State string `json:"state"` // DRAINING or DRAINED
+	} `json:"drain_info"`
+	Deactivated bool `json:"deactivated"`
+	Tasks       []struct {
 		ID    string `json:"id"`
 		Name  string `json:"name"`
 		State string `json:"state"`
@@ -73,6 +80,11 @@ type routesJSON struct {
 			Task    string `json:"task"`
 			Health  string `json:"health"`
 			Weight  int    `json:"weight"`
+			// InConsulAt and RoutedAt (when lbsync first saw the instance
+			// in Consul, and first applied it to HAProxy) are not sent by
+			// lbsync yet; the app's timeline uses them when they are.
+			InConsulAt time.Time `json:"inConsulAt"`
+			RoutedAt   time.Time `json:"routedAt"`
 		} `json:"backends"`
 		Excluded []excludedJSON `json:"excluded"`
 	} `json:"services"`
@@ -83,7 +95,19 @@ type routesJSON struct {
 	} `json:"routes"`
 	Unrouted []excludedJSON `json:"unrouted"`
 	Warnings []string       `json:"warnings"`
-	Events   []struct {
+	// ClusterID and Ownership: whose instances lbsync routes and who
+	// decides a servicePort's app (master or instances).
+	ClusterID string `json:"clusterId"`
+	Ownership string `json:"ownership"`
+	// Consul is lbsync's view of its Consul source; lbsync does not send
+	// it yet (the cluster page says so), the page shows it when it does.
+	Consul *struct {
+		Address      string    `json:"address"`
+		LastSnapshot time.Time `json:"lastSnapshot"`
+		LastIndex    uint64    `json:"lastIndex"`
+		Error        string    `json:"error"`
+	} `json:"consul"`
+	Events []struct {
 		Target string    `json:"target"`
 		Action string    `json:"action"`
 		Why    string    `json:"why"`

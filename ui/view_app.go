@@ -135,6 +135,9 @@ func taskRow(t apiclient.Task, now time.Time) TaskRow {
 	r := TaskRow{ID: t.ID, Href: taskHref(t.ID), App: t.AppID, AppHref: appHref(t.AppID), Agent: t.SlaveID,
 		Host: t.Host, State: stateLabel(t.State), Version: t.Version,
 		LogsHref: taskHref(t.ID) + "?stream=stdout", ErrLogsHref: taskHref(t.ID) + "?stream=stderr"}
+	if job, ok := jobTaskApp(t.AppID); ok {
+		r.App, r.AppHref = "job "+job, jobHref(job)
+	}
 	r.AgentShort = t.SlaveID
 	if len(r.AgentShort) > 8 {
 		r.AgentShort = r.AgentShort[:8] + "…"

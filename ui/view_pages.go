@@ -12,10 +12,12 @@ import (
 	"github.com/berth-platform/berth/internal/apiclient"
 )
 
-// TasksPage lists every task.
+// TasksPage lists every task (apps' and job runs'), then the ended
+// tasks the API keeps.
 type TasksPage struct {
 	Page
 	Tasks []TaskRow
+	Ended []EndedRow
 }
 
 // TasksView is the tasks page, tasks ordered by app then id.
@@ -121,16 +123,27 @@ func usage(used, total float64) Usage {
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 
+// agentState is unreachable, draining/drained (Mesos' drain_info),
+// deactivated, or active.
+func agentState(a agentJSON) string {
+	switch {
+	case !a.Active:
+		return "unreachable"
+	case a.DrainInfo != nil && a.DrainInfo.State != "":
+		return strings.ToLower(a.DrainInfo.State)
+	case a.Deactivated:
+		return "deactivated"
+	}
+	return "active"
+}
+
 // AgentsView is the agents page.
 func AgentsView(agents []agentJSON, now time.Time) AgentsPage {
 	p := AgentsPage{Page: Page{Title: "Agents", Nav: "agents"}}
 	var used, total resourcesJSON
 	tasks := 0
 	for _, a := range agents {
-		state := "active"
-		if !a.Active {
-			state = "unreachable"
-		}
+		state := agentState(a)
 		n := 0
 		for _, t := range a.Tasks {
 			if !strings.HasPrefix(t.State, "TASK_KILLED") && !strings.HasPrefix(t.State, "TASK_FINISHED") {
@@ -164,10 +177,29 @@ type ClusterPage struct {
 	LBError                              string
 }
 
-// RoutesSummary is lbsync's last render and reloads.
+// RoutesSummary is lbsync's last render and reloads, what it routes,
+// and its Consul source when it reports it.
 type RoutesSummary struct {
-	LastRender, LastError string
-	Events                []string
+	LastRender, LastError        string
+	Events                       []string
+	Services, Backends, Warnings int
+	Ownership, Consul            string
+}
+
+// consulLine is lbsync's Consul status, or "" when it sends none.
+func consulLine(r routesJSON, now time.Time) string {
+	c := r.Consul
+	if c == nil {
+		return ""
+	}
+	line := c.Address
+	if !c.LastSnapshot.IsZero() {
+		line += fmt.Sprintf(" · last snapshot %s (index %d)", agoTime(now, c.LastSnapshot), c.LastIndex)
+	}
+	if c.Error != "" {
+		line += " · error: " + c.Error
+	}
+	return strings.TrimPrefix(line, " · ")
 }
 
 // ClusterView is the cluster page; started is the master process's start
@@ -195,7 +227,14 @@ func ClusterView(info infoJSON, started time.Time, routes *routesJSON, routesErr
 }
 
 func routesSummary(r routesJSON, now time.Time) *RoutesSummary {
-	s := &RoutesSummary{LastRender: "never"}
+	s := &RoutesSummary{LastRender: "never", Services: len(r.Services), Warnings: len(r.Warnings),
+		Ownership: r.Ownership, Consul: consulLine(r, now)}
+	for _, sv := range r.Services {
+		s.Backends += len(sv.Backends)
+	}
+	if r.ClusterID != "" {
+		s.Ownership += ", cluster " + r.ClusterID
+	}
 	if !r.LastRender.IsZero() {
 		s.LastRender = agoTime(now, r.LastRender)
 	}
