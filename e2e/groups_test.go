@@ -59,6 +59,7 @@ func TestTwoTierGroup(t *testing.T) {
 		p.waitServes(p.servicePortURL(a.servicePort(), "/"), "", "")
 		p.waitRoutesMatch(a.ID)
 	}
+	p.waitServes("http://"+httpAddr(p.stack.Config().HTTPPort)+"/", "shop.berth.local", "")
 	var g struct {
 		Apps []struct {
 			ID string `json:"id"`
@@ -101,8 +102,12 @@ func TestTwoTierGroup(t *testing.T) {
 	p.checkDeploymentsDuringDelete(del.DeploymentID)
 	p.waitGroupGone([]app{back, front})
 	stop()
-	t.Logf("load during the delete: frontend %d sent (%d failed), backend %d sent (%d failed)",
-		loads[0].sent.Load(), loads[0].failed.Load(), loads[1].sent.Load(), loads[1].failed.Load())
+	for i, l := range loads {
+		l.mu.Lock()
+		t.Logf("load %d during and after the delete: %d sent, %d failed (the group is gone), first errors %v",
+			i, l.sent.Load(), l.failed.Load(), l.firstErrs)
+		l.mu.Unlock()
+	}
 	plan := plans.wait(t, del.DeploymentID)
 	if got := plan.stopped(); fmt.Sprint(got) != "[/shop/backend /shop/frontend]" {
 		t.Errorf("deployment %s stops %v, want both apps in one deployment (plan %+v)", del.DeploymentID, got, plan)

@@ -40,7 +40,7 @@ func (s *stack) apiErr(method, path, body string, want int) apiErr {
 // TestGroupEndpointsLive drives the group endpoints' less travelled paths
 // against a real master and agent: a subgroup created by a POST to its
 // parent's path (with and without an id in the body), Marathon's 409 and
-// 422 bodies, a change refused while a deployment runs and a forced
+// 422 bodies (existing group, id outside its group, dependency cycle), a change refused while a deployment runs and a forced
 // DELETE of the group during it.
 func TestGroupEndpointsLive(t *testing.T) {
 	s := newStack(t)
@@ -72,11 +72,20 @@ func TestGroupEndpointsLive(t *testing.T) {
 		!strings.Contains(strings.Join(e.Details[0].Errors, " "), "is not child of '/lv/sub3'") {
 		t.Errorf("app id outside its group: %+v", e)
 	}
+	e = s.apiErr("POST", "/v2/groups/lv", `{"id":"cyc","apps":[
+		{"id":"x","cmd":"sleep 600","cpus":0.01,"mem":8,"dependencies":["y"]},
+		{"id":"y","cmd":"sleep 600","cpus":0.01,"mem":8,"dependencies":["x"]}]}`, 422)
+	if e.Message != "Object is not valid" || len(e.Details) != 1 || e.Details[0].Path != "/dependencies" ||
+		!strings.Contains(strings.Join(e.Details[0].Errors, " "), "cyclic") {
+		t.Errorf("dependency cycle: %+v", e)
+	}
 	if e := s.apiErr("PUT", "/v2/groups/lv/sub", `{"id":"/lv/other"}`, 422); len(e.Details) != 1 || e.Details[0].Path != "/id" {
 		t.Errorf("PUT with another group's id: %+v", e)
 	}
-	if _, err := s.call("GET", "/v2/groups/lv/sub3", "", 404); err != nil {
-		t.Error(err)
+	for _, p := range []string{"/v2/groups/lv/sub3", "/v2/groups/lv/cyc", "/v2/apps/lv/cyc/x"} {
+		if _, err := s.call("GET", p, "", 404); err != nil {
+			t.Errorf("a refused body left something behind: %v", err)
+		}
 	}
 
 	// A deployment that cannot finish (no agent has the memory) locks /lv/a.
