@@ -140,6 +140,20 @@ func TestEveryEndpoint(t *testing.T) {
 	if len(deps) != 1 {
 		t.Fatalf("deployments: %+v", deps)
 	}
+	testenv.WaitFor(t, 30*time.Second, "/v2/queue explains why the big task waits", func() error {
+		var q struct {
+			Queue []struct {
+				ProcessedOffersSummary struct{ RejectSummaryLastOffers []struct{ Reason string } }
+			}
+		}
+		if err := json.Unmarshal(s.must("GET", "/v2/queue", "", 200), &q); err != nil {
+			return err
+		}
+		if len(q.Queue) != 1 || len(q.Queue[0].ProcessedOffersSummary.RejectSummaryLastOffers) == 0 {
+			return fmt.Errorf("queue %+v", q.Queue)
+		}
+		return nil
+	})
 	s.must("DELETE", "/v2/deployments/"+deps[0].ID, "", 200)
 	s.noDeployments()
 	s.must("PUT", "/v2/apps/sweep/web", `{"mem":900000}`, 200)
