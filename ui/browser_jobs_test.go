@@ -91,6 +91,14 @@ func TestBrowserJobs(t *testing.T) {
 		tr => [...tr.cells].slice(0, 3).map(c => c.textContent).concat(tr.cells[8].textContent).join("|")).join(";") ===
 		"ui-extract|idle|q11|1 / 0;ui-load|idle|q12|1 / 0"`, 30*time.Second)
 	b.screenshot("jobs")
+	b.run("phone width", 10*time.Second, chromedp.EmulateViewport(390, 844))
+	b.open("/ui/jobs")
+	b.fitsWidth("jobs (phone)")
+	b.screenshot("jobs-phone")
+	b.open("/ui/jobs/ui-extract")
+	b.fitsWidth("job (phone)")
+	b.screenshot("job-phone")
+	b.run("desktop width", 10*time.Second, chromedp.EmulateViewport(1280, 900))
 
 	// The queues: the example tree with each queue's jobs, and the used
 	// share of a queue whose run is in flight (live).

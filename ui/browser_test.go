@@ -186,6 +186,13 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
+// fitsWidth fails the test when the page scrolls sideways (something
+// wider than the viewport that no table container holds).
+func (b *browser) fitsWidth(page string) {
+	b.t.Helper()
+	b.waitJS(page+" no wider than the viewport", `document.documentElement.scrollWidth <= window.innerWidth`, 5*time.Second)
+}
+
 // viewportShot saves only the top width×height of the page (for the
 // README), then restores the desktop viewport.
 func (b *browser) viewportShot(name string, width, height int64) {
@@ -320,8 +327,10 @@ func TestBrowser(t *testing.T) {
 		e => ["link", "script", "img", "css"].includes(e.initiatorType)).length === 2`, 5*time.Second)
 	b.run("phone width", 10*time.Second, chromedp.EmulateViewport(390, 844))
 	b.open("/ui/apps")
+	b.fitsWidth("apps (phone)")
 	b.screenshot("apps-phone")
 	b.open("/ui/apps/ui-test/web")
+	b.fitsWidth("app (phone)")
 	b.screenshot("app-phone")
 	b.run("desktop width", 10*time.Second, chromedp.EmulateViewport(1280, 900))
 
