@@ -72,6 +72,11 @@ func TestTwoTierGroup(t *testing.T) {
 	if n := p.consulInstances("/shop/"); n != 3 {
 		t.Fatalf("Consul has %d instances of the group's apps, want 3", n)
 	}
+	for _, a := range []app{back, front} {
+		if n, err := p.routeEntries(a.servicePort()); err != nil || n != 1 {
+			t.Fatalf("%s: %d lbsync routes on servicePort %d before the delete (%v)", a.ID, n, a.servicePort(), err)
+		}
+	}
 	plans := p.watchDeploymentPlans(t)
 
 	// Delete under load: requests on both servicePorts while the group goes.
@@ -181,8 +186,8 @@ func (p *platform) waitGroupGone(apps []app) {
 			if n := p.containers(a.ID); n != 0 {
 				return fmt.Errorf("%s: %d containers", a.ID, n)
 			}
-			if b, err := p.backends(a.servicePort()); err != nil || len(b) != 0 {
-				return fmt.Errorf("%s: routes %v (%v)", a.ID, b, err)
+			if n, err := p.routeEntries(a.servicePort()); err != nil || n != 0 {
+				return fmt.Errorf("%s: lbsync has %d routes on servicePort %d (%v)", a.ID, n, a.servicePort(), err)
 			}
 		}
 		if n := p.consulInstances("/shop/"); n != 0 {
@@ -190,6 +195,27 @@ func (p *platform) waitGroupGone(apps []app) {
 		}
 		return nil
 	})
+}
+
+// routeEntries counts lbsync's routes (with or without backends) on
+// servicePort.
+func (p *platform) routeEntries(servicePort int) (int, error) {
+	resp, err := p.http.Get(p.stack.LBSyncURL + "/routes")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var r routes
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range r.Services {
+		if s.ServicePort == servicePort {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // deploymentPlan is the plan of a deployment_success event.
