@@ -155,15 +155,14 @@ func (c *MasterClient) getJSON(ctx context.Context, path string, v any) error {
 // readiness check is pending.
 const notReadyRecheck = time.Second
 
-// Watch sends the record whenever it changed, until ctx ends: a fetch at
-// start, after every relevant event of the master's event stream, and
-// every Resync; errors are retried with backoff (250 ms … 30 s).
+// Watch sends the record of every fetch until ctx ends: a fetch at start,
+// after every relevant event of the master's event stream, and every
+// Resync; errors are retried with backoff (250 ms … 30 s).
 func (c *MasterClient) Watch(ctx context.Context, out chan<- *MasterRecord) error {
 	kick := make(chan struct{}, 1)
 	done := make(chan struct{})
 	go func() { defer close(done); c.followEvents(ctx, kick) }()
 	defer func() { <-done }()
-	var last *MasterRecord
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
 		rec, err := c.Fetch(ctx)
@@ -182,13 +181,13 @@ func (c *MasterClient) Watch(ctx context.Context, out chan<- *MasterRecord) erro
 				// passes: look again soon while one is pending.
 				wait = min(wait, notReadyRecheck)
 			}
-			if last == nil || !sameRecord(last, rec) {
-				last = rec
-				select {
-				case out <- rec:
-				case <-ctx.Done():
-					return nil
-				}
+			// Every record goes out, changed or not: the receiver
+			// (WithMaster) may have kept a newer re-read instead of the
+			// last one sent, so only it can tell what changed.
+			select {
+			case out <- rec:
+			case <-ctx.Done():
+				return nil
 			}
 		}
 		t := time.NewTimer(wait)
@@ -316,10 +315,16 @@ func (w *WithMaster) Watch(ctx context.Context, out chan<- Snapshot) error {
 		case s := <-snaps:
 			snap, dirty = &s, true
 		case r := <-recs:
-			if rec != nil && r.seq < rec.seq {
-				continue // fetched before the recheck that gave rec
+			switch {
+			case rec != nil && r.seq < rec.seq:
+				// Fetched before the re-read that gave rec; the next
+				// fetch brings whatever it knew that rec does not.
+			case rec != nil && sameRecord(rec, r):
+				rec = r // nothing changed
+			default:
+				rec, dirty = r, true
 			}
-			rec, dirty, waiting = r, true, false
+			waiting = false
 		case <-deadline.C:
 			if waiting && rec == nil && w.Logger != nil {
 				w.Logger.Warn("the master has not answered; routing without its record until it does")
