@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +79,8 @@ func testLabelRequests(t *testing.T, p *platform) {
 		{"proxypass", `"HAPROXY_0_VHOST": "www.e2e.test", "HAPROXY_0_PATH": "/app", "HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH": "/app"`},
 		{"redir", `"HAPROXY_0_VHOST": "www.e2e.test", "HAPROXY_0_HTTP_BACKEND_REDIR": "/home.html"`},
 		{"off", `"HAPROXY_0_MODE": "http", "HAPROXY_0_ENABLED": "false"`},
+		// A template override (raw HAProxy text) is rejected, the app served.
+		{"tmpl", `"HAPROXY_0_MODE": "http", "HAPROXY_0_BACKEND_HEAD": "backend x\n  server evil 6.6.6.6:1"`},
 	}
 	sp := map[string]int{}
 	for _, a := range apps {
@@ -85,6 +88,15 @@ func testLabelRequests(t *testing.T, p *platform) {
 		p.mustAPI("POST", "/v2/apps", helloApp("/e2e/lbl/"+a.name, 1, a.labels), &created)
 		sp[a.name] = created.servicePort()
 	}
+	// berth/hello never redirects; busybox httpd answers a directory
+	// without its slash with "302 Location: /dir/", which is what
+	// HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH rewrites.
+	apps = append(apps, struct{ name, labels string }{name: "revproxy"})
+	p.mustAPI("POST", "/v2/apps", []byte(`{"id": "/e2e/lbl/revproxy", "cpus": 0.05, "mem": 16, "instances": 1,
+		"cmd": "mkdir -p www/dir && echo \"rev $MESOS_TASK_ID\" > www/dir/index.html && exec busybox httpd -f -p $PORT0 -h www",
+		"portDefinitions": [{"port": 0, "protocol": "tcp"}],
+		"labels": {"HAPROXY_0_VHOST": "rev.e2e.test", "HAPROXY_0_PATH": "/app",
+			"HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH": "/app", "HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH": "/app"}}`), nil)
 	var wg sync.WaitGroup
 	for _, a := range apps {
 		wg.Add(1)
@@ -137,6 +149,25 @@ func testLabelRequests(t *testing.T, p *platform) {
 			r := ask(front, "www.e2e.test", "/", nil)
 			other := ask(front, "www.e2e.test", "/page", nil)
 			return r.code == 301 && r.location == "/home.html" && strings.Contains(other.body, task("redir")), r.String() + " / " + other.String()
+		}},
+		{"HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: the stripped /app is put back on the app's Location", func() (bool, string) {
+			r := ask(front, "rev.e2e.test", "/app/dir", nil)
+			page := ask(front, "rev.e2e.test", "/app/dir/", nil)
+			return r.code == 302 && r.location == "/app/dir/" && page.code == 200 && strings.Contains(page.body, "rev e2e_lbl_revproxy."),
+				r.String() + " / " + page.String()
+		}},
+		{"HAPROXY_0_BACKEND_HEAD (a template override): rejected with its reason in /routes and berth routes, the app served", func() (bool, string) {
+			r := ask(local(sp["tmpl"]), "", "/", nil)
+			warned := ""
+			for _, w := range p.routesStatus(t).Warnings {
+				if strings.Contains(w, "HAPROXY_0_BACKEND_HEAD rejected: template overrides") {
+					warned = w
+				}
+			}
+			out, err := exec.Command(testenv.BerthBinary(t), "routes", "--lbsync", p.stack.LBSyncURL).CombinedOutput()
+			shown := err == nil && strings.Contains(string(out), "warning: ") && strings.Contains(string(out), "HAPROXY_0_BACKEND_HEAD rejected")
+			return r.code == 200 && strings.Contains(r.body, task("tmpl")) && warned != "" && shown,
+				fmt.Sprintf("%s; /routes warning %q; berth routes shows it: %v", r, warned, shown)
 		}},
 		{"HAPROXY_0_ENABLED false: the app runs but its servicePort is not bound", func() (bool, string) {
 			st := p.routesStatus(t)

@@ -24,8 +24,10 @@ import (
 // TestRouting starts the platform once for the routing promises of issue
 // 13: a process app reachable through its servicePort, its vhost and
 // Consul DNS; a foreign cluster's container with Berth's labels never
-// routed; a failing health check taking the backend out of HAProxy within
-// two intervals; each marathon-lb label changing a real request.
+// routed, nor a hand-made one of this cluster the master does not know; a
+// failing health check taking the backend out of HAProxy within two
+// intervals; each marathon-lb label changing a real request; a process
+// task's Consul service across agent and registrator restarts.
 func TestRouting(t *testing.T) {
 	p := startPlatform(t)
 	t.Run("process app", func(t *testing.T) { p.t = t; testProcessApp(t, p) })
@@ -34,6 +36,8 @@ func TestRouting(t *testing.T) {
 	t.Run("labels", func(t *testing.T) { p.t = t; testLabelRequests(t, p) })
 	t.Run("readiness", func(t *testing.T) { p.t = t; testReadiness(t, p) })
 	t.Run("blue/green by hand", func(t *testing.T) { p.t = t; testBlueGreenByHand(t, p) })
+	// Restarts the stack's registrator: last.
+	t.Run("process tasks in Consul", func(t *testing.T) { p.t = t; testProcessTasksInConsul(t, p) })
 }
 
 // testReadiness: a running task whose Marathon readiness check has not
@@ -372,6 +376,7 @@ type fullRoutes struct {
 		App  string `json:"app"`
 		Kind string `json:"kind"`
 	} `json:"unrouted"`
+	Warnings []string `json:"warnings"`
 }
 
 // lbsyncMetric reads one sample of lbsync's /metrics (0 when absent).
