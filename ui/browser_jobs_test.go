@@ -35,14 +35,23 @@ func TestBrowserJobs(t *testing.T) {
 	}
 	s := startStack(t, stackOpts{jobQueues: tree})
 	b := newBrowser(t, s.url)
+	b.addJobsWithTheForm()
+	b.runJob()
+	b.jobsListAndQueues(s)
+	b.editJobInvalid()
+}
 
+// addJobsWithTheForm adds ui-extract (scheduled in 2030: it runs only
+// when asked) and ui-load (after ui-extract) with the ADD JOB form.
+func (b *browser) addJobsWithTheForm() {
+	t := b.t
+	t.Helper()
 	b.open("/ui/jobs")
 	if got := b.textOf("main"); !strings.Contains(got, "No jobs") {
 		t.Fatalf("empty jobs page says %q", got)
 	}
 	b.screenshot("jobs-empty")
 
-	// A scheduled job (due in 2030: it runs only when asked) with the form.
 	b.open("/ui/jobs/new")
 	b.addJob("ui-extract", `echo job-out-$CHRONOS_JOB_NAME; echo job-err >&2; sleep 2`, "R/2030-01-01T00:00:00Z/P1D", "", "q11")
 	b.screenshot("jobform")
@@ -56,8 +65,14 @@ func TestBrowserJobs(t *testing.T) {
 	b.addJob("ui-load", "echo loaded", "", "ui-extract", "q12")
 	b.submit("add ui-load", `button[name=mode][value=save]`)
 	b.noAlert("add ui-load")
+}
 
-	// Run: the run appears in the history as a success, live.
+// runJob presses Run on ui-extract's page and sees, without a reload, the
+// run running, then successful, and ui-load succeed after it; the run's
+// stdout link opens its output.
+func (b *browser) runJob() {
+	t := b.t
+	t.Helper()
 	b.open("/ui/jobs/ui-extract")
 	b.submit("run ui-extract", `.actions button.primary`)
 	b.noAlert("run ui-extract")
@@ -84,6 +99,14 @@ func TestBrowserJobs(t *testing.T) {
 		t.Fatalf("the run's stdout shows %q, want job-out-ui-extract", got)
 	}
 	b.screenshot("job-run-stdout")
+}
+
+// jobsListAndQueues checks the list (state, queue, counts, also at phone
+// width), the queues' tree and used share with a run in flight, the
+// tasks page with job tasks, and deleting a job kills its run.
+func (b *browser) jobsListAndQueues(s *stack) {
+	t := b.t
+	t.Helper()
 
 	// The list: the API's state and the queue of each job, counts.
 	b.open("/ui/jobs")
@@ -134,7 +157,13 @@ func TestBrowserJobs(t *testing.T) {
 		t.Fatalf("notice after delete = %q", got)
 	}
 
-	// Editing keeps the job; the API's error goes beside the field it names.
+}
+
+// editJobInvalid: the edit form, and the API's error beside the field it
+// names.
+func (b *browser) editJobInvalid() {
+	t := b.t
+	t.Helper()
 	b.open("/ui/jobs/ui-extract/edit")
 	b.screenshot("jobform-edit")
 	b.run("an unknown queue", 10*time.Second, chromedp.SetValue(chromedp.CSS("#queue"), "no-such-queue"))

@@ -30,14 +30,9 @@ const (
 	graphPad             = 10
 )
 
-// JobGraph lays the jobs out by depth; a job whose parent is unknown
-// sits at depth 0. Cycles (the API refuses them) are cut. The job named
-// current (if any) is marked.
-func JobGraph(jobs []JobRow, current string) Graph {
-	byName := map[string]JobRow{}
-	for _, j := range jobs {
-		byName[j.Name] = j
-	}
+// graphDepths is each job's depth: one more than its deepest known
+// parent's (cycles cut).
+func graphDepths(jobs []JobRow, byName map[string]JobRow) map[string]int {
 	depth := map[string]int{}
 	var depthOf func(name string, seen map[string]bool) int
 	depthOf = func(name string, seen map[string]bool) int {
@@ -57,10 +52,25 @@ func JobGraph(jobs []JobRow, current string) Graph {
 		depth[name] = d
 		return d
 	}
+	for _, j := range jobs {
+		depthOf(j.Name, map[string]bool{})
+	}
+	return depth
+}
+
+// JobGraph lays the jobs out by depth; a job whose parent is unknown
+// sits at depth 0. Cycles (the API refuses them) are cut. The job named
+// current (if any) is marked.
+func JobGraph(jobs []JobRow, current string) Graph {
+	byName := map[string]JobRow{}
+	for _, j := range jobs {
+		byName[j.Name] = j
+	}
+	depth := graphDepths(jobs, byName)
 	cols := map[int][]string{}
 	maxDepth := 0
 	for _, j := range jobs {
-		d := depthOf(j.Name, map[string]bool{})
+		d := depth[j.Name]
 		cols[d] = append(cols[d], j.Name)
 		maxDepth = max(maxDepth, d)
 	}
