@@ -3,6 +3,7 @@ package registrator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -178,5 +179,44 @@ func TestCleanupWaitsForAgentLists(t *testing.T) {
 	defer reg.mu.Unlock()
 	if reg.registers != regs || reg.deregisters != deregs {
 		t.Fatalf("after the restart: %d registrations, %d deregistrations, want none", reg.registers-regs, reg.deregisters-deregs)
+	}
+}
+
+// A process task registered with its check passing (its agent reported it
+// healthy) is not registered again when a restarted agent lists it without
+// a health result yet, nor when the result comes back.
+func TestAgentRestartKeepsHealthyRegistration(t *testing.T) {
+	d, reg, ag := newFakeDocker(), newFakeRegistry(), newFakeAgents()
+	task := func(healthy *bool) wire.AgentTask {
+		tk := procTask("web.1", "c1", 31001)
+		tk.Labels["berth.health.0.protocol"] = "TCP"
+		tk.Labels["berth.health.0.port-index"] = "0"
+		tk.Healthy = healthy
+		return tk
+	}
+	yes := true
+	ag.set("http://a1", "c1", task(nil))
+	h := start(t, d, reg, func(c *Config) { c.AgentURLs, c.Agents = []string{"http://a1"}, ag })
+	h.waitIDs(t, "registered", "host1:berth-web.1:31001")
+	ag.set("http://a1", "c1", task(&yes))
+	testenv.WaitFor(t, 5*time.Second, "registered again with the check passing", func() error {
+		reg.mu.Lock()
+		defer reg.mu.Unlock()
+		if c := reg.services["host1:berth-web.1:31001"].Check; c == nil || c.Status != "passing" {
+			return fmt.Errorf("check %+v", c)
+		}
+		return nil
+	})
+	reg.mu.Lock()
+	regs := reg.registers
+	reg.mu.Unlock()
+	ag.set("http://a1", "c1", task(nil)) // the restarted agent has no result yet
+	testenvWaitPasses(t, h, h.r.Snapshot().Passes+5)
+	ag.set("http://a1", "c1", task(&yes))
+	testenvWaitPasses(t, h, h.r.Snapshot().Passes+5)
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.registers != regs {
+		t.Fatalf("%d registrations across the agent's restart, want 0", reg.registers-regs)
 	}
 }

@@ -30,8 +30,9 @@ type Action struct {
 	Reason  string
 }
 
-// Changes is what Plan decided. Kept lists registered services that are not
-// desired but stay, with the reason.
+// Changes is what Plan decided. Kept lists registered services that stay
+// as they are although not desired (or desired slightly differently),
+// with the reason.
 type Changes struct {
 	Register   []Action
 	Deregister []Action
@@ -62,7 +63,11 @@ func Plan(desired, registered []Service, opts PlanOptions) Changes {
 		switch {
 		case !ok:
 			ch.Register = append(ch.Register, Action{s, "not registered"})
-		case cur.Meta[MetaFingerprint] != s.Meta[MetaFingerprint]:
+		case cur.Meta[MetaFingerprint] == s.Meta[MetaFingerprint]:
+		case registeredHealthy(cur, s):
+			ch.Kept = append(ch.Kept, Action{s, "registered with its check passing when its agent reported it healthy; " +
+				"Consul keeps the check's status, so registering it again without would change nothing"})
+		default:
 			ch.Register = append(ch.Register, Action{s, "registration differs"})
 		}
 	}
@@ -89,4 +94,19 @@ func Plan(desired, registered []Service, opts PlanOptions) Changes {
 		sort.Slice(list, func(i, j int) bool { return list[i].Service.ID < list[j].Service.ID })
 	}
 	return ch
+}
+
+// registeredHealthy reports whether cur is exactly s as registered while
+// its agent reported the task healthy (the check's initial status
+// passing). The agent's report goes away for a while when the agent
+// restarts; re-registering then would only churn: Consul keeps an existing
+// check's status.
+func registeredHealthy(cur, s Service) bool {
+	if s.Check == nil || s.Check.Status != "" || s.Meta[MetaTask] == "" {
+		return false
+	}
+	c := *s.Check
+	c.Status = "passing"
+	s.Check = &c
+	return Fingerprint(s) == cur.Meta[MetaFingerprint]
 }

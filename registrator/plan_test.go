@@ -5,6 +5,43 @@ import (
 	"testing"
 )
 
+// A Berth task registered with its check passing (its agent reported it
+// healthy) is not registered again when the report goes away (an agent
+// restart); any other difference still re-registers.
+func TestPlanKeepsHealthyRegistration(t *testing.T) {
+	mk := func(task, status, interval string) Service {
+		s := Service{ID: "a", Name: "web", Meta: map[string]string{MetaOwner: "me", MetaTask: task},
+			Check: &Check{HTTP: "http://10.0.0.1:31000/", Interval: interval, Status: status}}
+		s.Meta[MetaFingerprint] = Fingerprint(s)
+		return s
+	}
+	tests := []struct {
+		name                string
+		desired, registered Service
+		wantKept, wantReg   bool
+	}{
+		{"healthy report gone: kept", mk("web.1", "", "1s"), mk("web.1", "passing", "1s"), true, false},
+		{"healthy report back: nothing to do", mk("web.1", "passing", "1s"), mk("web.1", "passing", "1s"), false, false},
+		{"first healthy report: registered passing", mk("web.1", "passing", "1s"), mk("web.1", "", "1s"), false, true},
+		{"another change as well: registered", mk("web.1", "", "2s"), mk("web.1", "passing", "1s"), false, true},
+		{"not a Berth task: registered", mk("", "", "1s"), mk("", "passing", "1s"), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := Plan([]Service{tt.desired}, []Service{tt.registered}, PlanOptions{Owner: "me"})
+			if got := len(ch.Kept) == 1; got != tt.wantKept {
+				t.Errorf("kept %v, want %v", ch.Kept, tt.wantKept)
+			}
+			if got := len(ch.Register) == 1; got != tt.wantReg {
+				t.Errorf("register %v, want %v", ch.Register, tt.wantReg)
+			}
+			if len(ch.Deregister) != 0 {
+				t.Errorf("deregister %v", ch.Deregister)
+			}
+		})
+	}
+}
+
 func TestPlan(t *testing.T) {
 	mk := func(id, container, fp string) Service {
 		return Service{ID: id, Name: "n", Meta: map[string]string{MetaOwner: "me", MetaContainer: container, MetaFingerprint: fp}}
