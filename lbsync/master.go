@@ -341,8 +341,8 @@ const recheckTimeout = 5 * time.Second
 
 // recheck re-reads the master when snap has instances whose task ids rec
 // does not list (UnknownTasks) and that were not re-checked before, and
-// returns the newer record (rec when nothing was fetched or the fetch
-// failed). A brand-new task is in Consul before the master's events make
+// returns the newer record (rec when nothing was fetched; rec without task
+// lists when the master did not answer). A brand-new task is in Consul before the master's events make
 // lbsync read the record again; this one round trip is all it waits. Each
 // task id triggers at most one fetch (a stale claimant stays in done while
 // it is unknown), and all unknown ids of one snapshot share it; Consul's
@@ -371,11 +371,17 @@ func (w *WithMaster) recheck(ctx context.Context, snap Snapshot, rec *MasterReco
 	defer cancel()
 	r, err := w.Master.Fetch(fctx)
 	if err != nil {
+		// The record is as old as the master's last answer: it cannot
+		// tell a new task from a stale one. Until the master answers
+		// again, no task is judged by it (new tasks are routed; the
+		// record's ownership and cluster id still apply).
 		if w.Logger != nil && ctx.Err() == nil {
-			w.Logger.Warn("re-reading the master for unknown tasks failed; they stay excluded until its next answer",
+			w.Logger.Warn("re-reading the master for unknown tasks failed; routing without its task lists until it answers",
 				"tasks", len(unknown), "err", err)
 		}
-		return rec
+		blind := *rec
+		blind.Tasks = nil
+		return &blind
 	}
 	if w.Logger != nil {
 		w.Logger.Debug("re-read the master for tasks it did not list", "new", fresh, "still_unknown", len(UnknownTasks(Snapshot{Instances: snap.Instances, Master: r})))

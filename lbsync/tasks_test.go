@@ -189,4 +189,13 @@ func TestUnknownTaskRechecksMaster(t *testing.T) {
 	if got := fm.gets.Load() - before; got != 2 {
 		t.Errorf("%d re-reads for the stale task and one new task over three snapshots, want 2", got)
 	}
+	// The master goes away (a leader change, a restart): its last record
+	// cannot tell a new task from a stale one, so none is judged by it.
+	srv.CloseClientConnections()
+	srv.Config.SetKeepAlivesEnabled(false)
+	srv.Listener.Close()
+	c4 := inCluster(inst("/a", 10001, "10.0.0.4", 4), "c1")
+	if _, ex := next(hand, a1, a2, b3, c4); len(ex) != 0 {
+		t.Fatalf("master unreachable: excluded %v, want none (a new task must not wait for the master)", ex)
+	}
 }
