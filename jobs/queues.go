@@ -27,6 +27,9 @@ type QueueConfig struct {
 	// killed to give lent capacity back to a starving sibling.
 	Preemption bool          `yaml:"preemption" json:"preemption"`
 	Queues     []QueueConfig `yaml:"queues" json:"queues"`
+	// ClusterShare weighs apps against jobs for DRF (root only; default
+	// 1:1).
+	ClusterShare *ShareWeights `yaml:"clusterShare" json:"clusterShare"`
 }
 
 // Queue is a checked queue with its absolute (fraction of the whole job
@@ -44,7 +47,9 @@ type Queue struct {
 type Tree struct {
 	Root   *Queue
 	Leaves map[string]*Queue
-	all    []*Queue
+	// Weights weigh apps against jobs (clusterShare; 0 means 1).
+	Weights ShareWeights
+	all     []*Queue
 }
 
 // DefaultQueues is the tree without a --job-queues file: one leaf,
@@ -74,6 +79,12 @@ func ParseQueues(data []byte) (*Tree, error) {
 // or priority. Errors name the queue and the field.
 func NewTree(root QueueConfig) (*Tree, error) {
 	t := &Tree{Leaves: map[string]*Queue{}}
+	if w := root.ClusterShare; w != nil {
+		if w.Apps < 0 || w.Jobs < 0 {
+			return nil, fmt.Errorf("queues: clusterShare: apps %v, jobs %v: weights must not be negative", w.Apps, w.Jobs)
+		}
+		t.Weights = *w
+	}
 	seen := map[string]bool{}
 	r, err := t.build(root, nil, "root", seen)
 	if err != nil {
@@ -93,6 +104,9 @@ func (t *Tree) build(c QueueConfig, parent *Queue, path string, seen map[string]
 		return nil, fmt.Errorf("queues: %s: name: %q used twice", path, c.Name)
 	}
 	seen[c.Name] = true
+	if parent != nil && c.ClusterShare != nil {
+		return nil, fmt.Errorf("queues: %s.clusterShare: only the root queue weighs apps against jobs", c.Name)
+	}
 	if parent != nil && (c.Capacity <= 0 || c.Capacity > 100) {
 		return nil, fmt.Errorf("queues: %s.capacity: %v, want a percent of the parent in (0, 100]", c.Name, c.Capacity)
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ type queuedRun struct {
 func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 	capa := s.cfg.Launcher.Capacity()
 	running, pending, byID := s.collect(tk, capa)
+	s.waiting.Store(false)
 	if len(pending) == 0 {
 		s.used = jobs.Allocate(s.cfg.Queues, running, nil, 0).Used
 		return
@@ -27,7 +29,16 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 		s.explain(tk, byID, "no agent is registered")
 		return
 	}
+	if capa.Held != "" {
+		s.used = jobs.Allocate(s.cfg.Queues, running, nil, 0).Used
+		s.explain(tk, byID, capa.Held)
+		s.waiting.Store(true)
+		return
+	}
 	free := min(capa.FreeCPUs/capa.CPUs, capa.FreeMem/capa.Mem)
+	if capa.Room > 0 && capa.Room < free {
+		free = max(capa.Room, minDemand(pending)) // DRF with apps (jobs.ShareTurn); at least one run
+	}
 	a := jobs.Allocate(s.cfg.Queues, running, pending, free+1e-9)
 	s.used = a.Used
 	s.preempt(ctx, tk, a.Preempt)
@@ -40,6 +51,7 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 		delete(byID, p.ID)
 	}
 	s.explain(tk, byID, "")
+	s.waiting.Store(starved(pending, byID, free))
 	if len(batch) == 0 {
 		return
 	}
@@ -53,12 +65,34 @@ func (s *Service) launchQueued(ctx context.Context, tk *tick) {
 		tk.dirty[q.r.Job.Name] = true
 		if !p.OK {
 			q.in.Message = p.Why
+			if strings.Contains(p.Why, "insufficient") {
+				s.waiting.Store(true)
+			}
 			continue
 		}
 		q.in.State, q.in.Agent, q.in.Host, q.in.Message, q.in.NotBefore = runStaging, p.Agent, p.Host, "", ""
 		q.in.Launched = jobs.FormatTime(tk.now)
 		s.log.Info("jobs: run launched", "job", q.r.Job.Name, "task", q.in.TaskID, "host", p.Host, "due", q.in.Due)
 	}
+}
+
+func minDemand(pending []jobs.Pending) float64 {
+	d := math.Inf(1)
+	for _, p := range pending {
+		d = min(d, p.Demand)
+	}
+	return d
+}
+
+// starved reports whether a run left queued needs more than the free
+// capacity (it waits for the cluster, not for its queue's maximum).
+func starved(pending []jobs.Pending, left map[string]queuedRun, free float64) bool {
+	for _, p := range pending {
+		if _, ok := left[p.ID]; ok && p.Demand > free {
+			return true
+		}
+	}
+	return false
 }
 
 // collect is the allocator's input: the runs holding capacity and those

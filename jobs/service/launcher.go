@@ -62,6 +62,13 @@ type TaskInfo struct {
 // Capacity is cpus and mem of the live agents.
 type Capacity struct {
 	CPUs, Mem, FreeCPUs, FreeMem float64
+	// Room is the dominant share of the cluster new runs may add now
+	// (apps and jobs share it by DRF: while apps wait for resources the
+	// side with the lower weighted dominant share is offered them
+	// first); +Inf or 0 without a limit. Held is why none may be added
+	// (empty when Room > 0).
+	Room float64
+	Held string
 }
 
 // Result is a job task's terminal state, as the master saw it.

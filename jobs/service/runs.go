@@ -173,6 +173,7 @@ func (s *Service) enqueue(tk *tick, r *record, due time.Time, cause string, args
 	r.Inflight = append(r.Inflight, in)
 	s.runs[in.TaskID] = r.Job.Name
 	tk.dirty[r.Job.Name] = true
+	s.waiting.Store(true) // for DRF until the next launch says otherwise
 	if s.graph != nil {
 		s.applyDeps(tk, s.graph.ChildStarted(r.Job.Name))
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-platform/berth/jobs"
@@ -93,6 +94,10 @@ type Service struct {
 	// used is each queue's share of the job capacity held by running
 	// runs, as of the last tick.
 	used map[string]float64
+	// waiting is set when a run is queued and when the last launch left
+	// runs queued for lack of resources (read by the master, without
+	// s.mu, for DRF).
+	waiting atomic.Bool
 
 	inMu  sync.Mutex
 	inbox []Result
@@ -100,6 +105,14 @@ type Service struct {
 	// next write).
 	doneResults []string
 }
+
+// Waiting reports whether runs were queued since the last launch or it
+// left runs queued for lack of resources (the cluster's, not a queue's
+// maximum); safe to call with the master's lock held.
+func (s *Service) Waiting() bool { return s.waiting.Load() }
+
+// Weights weigh apps against jobs (the queue file's clusterShare).
+func (s *Service) Weights() jobs.ShareWeights { return s.cfg.Queues.Weights }
 
 // New loads the jobs from the store.
 func New(ctx context.Context, cfg Config) (*Service, error) {

@@ -45,8 +45,9 @@ func (s *capacitySim) addJobs(t *testing.T, q string, n int) {
 
 // step runs one step and returns the number of running runs per queue:
 // the runs due to end finish, the service folds their results in, every
-// idle job gets a queued run (saturation), the service launches what the
-// queues allow, the agents start it.
+// idle job gets a queued run (saturation), apps replace their ended tasks
+// (a reconcile pass), the service launches what the queues allow, the
+// agents start it. App tasks are counted under "apps".
 func (s *capacitySim) step(t *testing.T, k int) map[string]int {
 	ctx := context.Background()
 	tick := func() {
@@ -58,7 +59,11 @@ func (s *capacitySim) step(t *testing.T, k int) map[string]int {
 		var ups []wire.TaskStatus
 		for _, spec := range a.desired().Tasks {
 			if end, ok := s.ends[spec.TaskID]; ok && k >= end {
-				ups = append(ups, wire.TaskStatus{TaskID: spec.TaskID, State: wire.TaskFinished})
+				state := wire.TaskFinished // a job run succeeds; an app's task ends without a backoff
+				if !strings.HasPrefix(spec.AppID, "chronos:") {
+					state = wire.TaskKilled
+				}
+				ups = append(ups, wire.TaskStatus{TaskID: spec.TaskID, State: state})
 				delete(s.ends, spec.TaskID)
 			}
 		}
@@ -74,6 +79,7 @@ func (s *capacitySim) step(t *testing.T, k int) map[string]int {
 			}
 		}
 	}
+	s.h.pass() // apps replace the tasks that ended
 	tick()
 	running := map[string]int{}
 	for _, a := range s.agents {
@@ -83,7 +89,11 @@ func (s *capacitySim) step(t *testing.T, k int) map[string]int {
 				s.ends[spec.TaskID] = k + 1 + s.rnd.IntN(3)
 				ups = append(ups, wire.TaskStatus{TaskID: spec.TaskID, State: wire.TaskRunning})
 			}
-			running[s.queue[strings.TrimPrefix(spec.AppID, "chronos:")]]++
+			if q, ok := s.queue[strings.TrimPrefix(spec.AppID, "chronos:")]; ok {
+				running[q]++
+			} else {
+				running["apps"]++
+			}
 		}
 		if len(ups) > 0 {
 			a.report(ups...)

@@ -178,6 +178,10 @@ func (l jobLauncher) Capacity() service.Capacity {
 		c.FreeCPUs += max(o.Resources.CPUs, 0)
 		c.FreeMem += max(o.Resources.Mem, 0)
 	}
+	c.Room, c.Held = m.jobsRoom()
+	if c.Room > 0 {
+		c.Held = ""
+	}
 	return c
 }
 

@@ -162,18 +162,26 @@ func hostPortNeeds(app *marathon.App) []int {
 // launch places up to n new tasks of the app and records them as staging.
 func (m *Master) launch(as *appState, n int, live []*Task, offers *offerSet, now time.Time) []store.Op {
 	app := as.rec.App
+	need := placement.Resources{CPUs: app.CPUs, Mem: app.Mem, Disk: app.Disk, GPUs: float64(app.GPUs)}
+	want := n
+	n, why := m.appsRoom(need, n) // DRF with the job service (jobs_drf.go)
+	if n == 0 {
+		as.queue.lastAt, as.queue.explanation = now, &placement.Explanation{Requested: want, Blocked: why}
+		return nil
+	}
 	cons, _ := placement.ParseConstraints(app.Constraints)
 	existing := make([]placement.Task, 0, len(live))
 	for _, t := range live {
 		existing = append(existing, m.placementTask(t))
 	}
-	need := placement.Resources{CPUs: app.CPUs, Mem: app.Mem, Disk: app.Disk, GPUs: float64(app.GPUs)}
 	req := placement.Request{AppID: app.ID, Resources: need, Instances: n, Constraints: cons,
 		HostPorts: hostPortNeeds(app), Existing: existing}
 	usable, leftOut := m.roleOffers(app, offers.offers)
 	res := placement.Place(usable, req, placement.Options{Seed: m.cfg.Seed + m.passes})
 	as.queue.lastAt = now
-	if res.Unplaced > 0 {
+	if n < want && res.Unplaced == 0 {
+		as.queue.explanation = &placement.Explanation{Requested: want, Placed: n, Blocked: why}
+	} else if res.Unplaced > 0 {
 		exp := res.Explanation
 		if leftOut > 0 {
 			exp.Agents += leftOut
@@ -190,7 +198,7 @@ func (m *Master) launch(as *appState, n int, live []*Task, offers *offerSet, now
 		m.addTask(as, t)
 		ops = append(ops, taskOp(t))
 	}
-	as.queue.count = n - len(res.Placements)
+	as.queue.count = want - len(res.Placements)
 	if as.queue.count == 0 {
 		as.queue = queueInfo{}
 	}
