@@ -50,10 +50,8 @@ func TaskSpec(j *chronos.Job, in *Inflight) wire.TaskSpec {
 		for _, p := range c.Parameters {
 			wc.Parameters = append(wc.Parameters, wire.KeyValue{Key: p.Key, Value: p.Value})
 		}
-		for _, v := range c.Volumes {
-			if v.HostPath != "" {
-				wc.Volumes = append(wc.Volumes, wire.Volume{HostPath: v.HostPath, ContainerPath: v.ContainerPath, Mode: strings.ToUpper(v.Mode)})
-			}
+		for _, v := range c.Volumes { // Normalize refused any without hostPath
+			wc.Volumes = append(wc.Volumes, wire.Volume{HostPath: v.HostPath, ContainerPath: v.ContainerPath, Mode: strings.ToUpper(v.Mode)})
 		}
 		spec.Container = wc
 	}

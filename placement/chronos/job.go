@@ -286,9 +286,16 @@ func (j *Job) normalizeContainer() error {
 		if v.ContainerPath == "" {
 			return bad(fmt.Sprintf("container.volumes[%d].containerPath", i), "required")
 		}
+		if len(v.External) > 0 && string(v.External) != "null" {
+			return bad(fmt.Sprintf("container.volumes[%d].external", i), "external (volume driver) volumes are not supported; mount a hostPath")
+		}
+		if v.HostPath == "" {
+			return bad(fmt.Sprintf("container.volumes[%d].hostPath", i), "required: Berth bind-mounts host paths only (no sandbox volumes)")
+		}
 		if m := strings.ToUpper(v.Mode); m != "" && m != "RO" && m != "RW" {
 			return bad(fmt.Sprintf("container.volumes[%d].mode", i), "%q, want RO or RW", v.Mode)
 		}
+		c.Volumes[i].Mode = strings.ToUpper(v.Mode)
 	}
 	if c.Volumes == nil {
 		c.Volumes = []Volume{}

@@ -94,6 +94,11 @@ func TestNormalizeErrors(t *testing.T) {
 		{`{"name":"a","parents":["b"]}`, true, "command"},
 		{`{"name":"a","command":"x","parents":["b"],"cpus":"lots"}`, true, ""},
 		{`{"name":"a","command":"x","parents":"b"}`, true, "parents"},
+		{`{"name":"a","command":"x","parents":["b"],"container":{"image":"i","volumes":[{"containerPath":"/data","mode":"RW"}]}}`, true, "container.volumes[0].hostPath"},
+		{`{"name":"a","command":"x","parents":["b"],"container":{"image":"i","volumes":[{"containerPath":"/d","hostPath":"/h"},{"containerPath":"/e","external":{"name":"v","provider":"dvdi"}}]}}`, true, "container.volumes[1].external"},
+		{`{"name":"a","command":"x","parents":["b"],"container":{"image":"i","volumes":[{"hostPath":"/h"}]}}`, true, "container.volumes[0].containerPath"},
+		{`{"name":"a","command":"x","parents":["b"],"container":{"image":"i","volumes":[{"containerPath":"/d","hostPath":"/h","mode":"RX"}]}}`, true, "container.volumes[0].mode"},
+		{`{"name":"a","command":"x","parents":["b"],"container":{"image":"i","forcePullImage":"maybe"}}`, true, ""},
 	} {
 		j, err := Decode([]byte(tc.body))
 		if err == nil {

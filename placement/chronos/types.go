@@ -80,11 +80,16 @@ type KeyValue struct {
 	Value string `json:"value"`
 }
 
-// Volume is one of container.volumes.
+// Volume is one of container.volumes: a host path bind-mounted into the
+// container (Normalize refuses a volume without hostPath and an external
+// one, rather than dropping them).
 type Volume struct {
 	ContainerPath string `json:"containerPath"`
 	HostPath      string `json:"hostPath,omitempty"`
 	Mode          string `json:"mode,omitempty"`
+	// External is Chronos' external (volume driver) form; only read to
+	// refuse it.
+	External json.RawMessage `json:"external,omitempty"`
 }
 
 // Container is Chronos' container form (only recognised with an image).
