@@ -77,6 +77,7 @@ type Elector struct {
 	status    Status
 	termEnd   context.CancelFunc // cancels the running term, if any
 	connected bool
+	conn      *zk.Conn // Run's client, nil when Run is not running
 }
 
 // New checks cfg and returns an Elector; Run starts it.

@@ -30,7 +30,13 @@ func (e *Elector) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("election: connect %s: %w", strings.Join(e.cfg.Servers, ","), err)
 	}
+	e.mu.Lock()
+	e.conn = conn
+	e.mu.Unlock()
 	defer func() {
+		e.mu.Lock()
+		e.conn = nil
+		e.mu.Unlock()
 		conn.Close()
 		e.setStatus(func(s *Status) { *s = Status{} })
 	}()

@@ -122,6 +122,12 @@ func (n *Node) Status() election.Status { return n.el.Status() }
 // the Leader's Run.
 func (n *Node) Abdicate(ctx context.Context) error { return n.el.Abdicate(ctx) }
 
+// Candidates lists the group's masters as ZooKeeper has them, the leader
+// first (election.Elector.Candidates).
+func (n *Node) Candidates(ctx context.Context) ([]election.Candidate, error) {
+	return n.el.Candidates(ctx)
+}
+
 // Store is the underlying (unfenced) store, e.g. for read-only tools.
 func (n *Node) Store() *zkstore.Store { return n.st }
 
