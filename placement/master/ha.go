@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/berth-platform/berth/placement/election"
 	"github.com/berth-platform/berth/placement/election/ha"
 	"github.com/berth-platform/berth/placement/store"
 )
@@ -110,6 +111,14 @@ type lazyLeadership func() Leadership
 func (f lazyLeadership) Leader() (string, bool)             { return f().Leader() }
 func (f lazyLeadership) IsLeader() bool                     { return f().IsLeader() }
 func (f lazyLeadership) Abdicate(ctx context.Context) error { return f().Abdicate(ctx) }
+
+// Candidates lists the group's masters when the node can (candidateLister).
+func (f lazyLeadership) Candidates(ctx context.Context) ([]election.Candidate, error) {
+	if cl, ok := f().(candidateLister); ok {
+		return cl.Candidates(ctx)
+	}
+	return nil, errNoCandidates
+}
 
 // serveHA serves a master of a highly available group on ln until ctx
 // ends: campaign, lead when elected, forward otherwise.

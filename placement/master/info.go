@@ -1,10 +1,23 @@
 package master
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/berth-platform/berth/placement/election"
 )
+
+// candidateLister is the optional part of a Leadership that lists the
+// group's masters (ha.Node: the election's candidate znodes).
+type candidateLister interface {
+	Candidates(ctx context.Context) ([]election.Candidate, error)
+}
+
+var errNoCandidates = errors.New("the election does not list its candidates")
 
 // MarathonVersion is the Marathon API version Berth answers as in
 // GET /v2/info (clients gate features on it).
@@ -70,7 +83,7 @@ type httpConfig struct {
 }
 
 // info builds GET /v2/info's body.
-func (m *Master) info() infoBody {
+func (m *Master) info(ctx context.Context) infoBody {
 	host, portText, _ := strings.Cut(m.self(), ":")
 	port, _ := strconv.Atoi(portText)
 	var leader *string
@@ -101,26 +114,50 @@ func (m *Master) info() infoBody {
 		ZookeeperConfig: zookeeperConfig{ZK: m.cfg.ZK, ZKTimeout: 10000, ZKSessionTimeout: 10000,
 			ZKMaxVersions: m.cfg.MaxVersions},
 		HTTPConfig: hc, EventSubscriber: m.eventSubscriber(),
-		Berth: m.berthInfo(),
+		Berth: m.berthInfo(ctx, scheme),
 	}
 }
 
 // berthInfo is /v2/info's "berth" object: Berth's own settings, which
-// Marathon's marathon_config does not have.
-func (m *Master) berthInfo() map[string]any {
+// Marathon's marathon_config does not have, and the group's masters.
+func (m *Master) berthInfo(ctx context.Context, scheme string) map[string]any {
 	st := "embedded"
 	if m.cfg.ZK != "" {
 		st = "zookeeper"
 	}
-	return map[string]any{
+	out := map[string]any{
 		"agentTimeoutSeconds": m.cfg.AgentTimeout.Seconds(),
 		"clusterId":           m.clusterIDInfo(),
 		"store":               st,
 		"tls":                 m.cfg.TLS,
 	}
+	masters, err := m.masters(ctx, scheme)
+	if err != nil {
+		out["mastersError"] = err.Error()
+	} else {
+		out["masters"] = masters
+	}
+	return out
+}
+
+// masters lists the masters of the group, the leader first: a single
+// master is its own leader; in a ZooKeeper group they are the election's
+// candidates, read from ZooKeeper on each call.
+func (m *Master) masters(ctx context.Context, scheme string) ([]election.Candidate, error) {
+	l := m.cfg.Leadership
+	if l == nil {
+		return []election.Candidate{{URL: scheme + "://" + m.self(), Leader: true}}, nil
+	}
+	cl, ok := l.(candidateLister)
+	if !ok {
+		return nil, errNoCandidates
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return cl.Candidates(ctx)
 }
 
 // handleInfo serves GET /v2/info.
-func (m *Master) handleInfo(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, m.info())
+func (m *Master) handleInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, m.info(r.Context()))
 }
