@@ -81,6 +81,9 @@ type HAProxyTarget struct {
 	fileFull []byte // the live file's content
 	loaded   bool
 	applied  Model // the model HAProxy runs
+	// live is the slots HAProxy serves since the last Runtime API call,
+	// start or reload that returned ok (LiveIDs).
+	live Slots
 }
 
 // NewHAProxyTarget returns a target; nothing happens until Apply.
@@ -180,7 +183,7 @@ func (h *HAProxyTarget) runtime(ctx context.Context, slots Slots, full, skel []b
 		h.cfg.Logger.Warn("runtime API update failed; reloading instead", "err", err)
 		return Outcome{}, false
 	}
-	h.slots, h.lastFull = slots, full
+	h.slots, h.lastFull, h.live = slots, full, slots
 	return Outcome{Action: ActionRuntime, Commands: len(cmds), Why: "only backend membership changed"}, true
 }
 
@@ -202,7 +205,7 @@ func (h *HAProxyTarget) first(ctx context.Context, slots Slots, full, skel []byt
 			return Outcome{}, err
 		}
 	}
-	h.slots, h.lastFull, h.lastSkel, h.fileFull, h.loaded = slots, full, skel, full, true
+	h.slots, h.lastFull, h.lastSkel, h.fileFull, h.loaded, h.live = slots, full, skel, full, true, slots
 	if started {
 		return Outcome{Action: ActionStart, Why: "haproxy was not running"}, nil
 	}
@@ -241,7 +244,7 @@ func (h *HAProxyTarget) reload(ctx context.Context, slots Slots, full, skel []by
 		h.lastSkel, h.lastFull, h.fileFull = nil, nil, nil
 		return Outcome{}, fmt.Errorf("haproxy: reload: %w", err)
 	}
-	h.lastFull, h.lastSkel, h.fileFull = full, skel, full
+	h.lastFull, h.lastSkel, h.fileFull, h.live = full, skel, full, slots
 	return Outcome{Action: ActionReload, Why: "frontends, routes or backend settings changed"}, nil
 }
 
@@ -303,6 +306,20 @@ func writeAtomic(path string, content []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// LiveIDs implements LiveBackends: the Consul service IDs of the
+// instances in HAProxy's filled slots since its last successful change.
+func (h *HAProxyTarget) LiveIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, slots := range h.live {
+		for _, b := range slots {
+			if b.Port != 0 {
+				ids[b.ID] = true
+			}
+		}
+	}
+	return ids
 }
 
 // Name identifies the target in events and metrics.

@@ -84,7 +84,8 @@ func startHarness(t testing.TB, opts harnessOpts) *harness {
 		runner = opts.templates(h)
 	}
 	var err error
-	var src Source = NewConsulSource(ConsulSourceConfig{Client: h.consul.Client, Tag: "berth", Logger: logger})
+	var src Source = NewConsulSource(ConsulSourceConfig{Client: h.consul.Client, Address: h.consul.HTTPAddr, Tag: "berth",
+		Logger: logger})
 	if opts.source != nil {
 		src = opts.source(h, src)
 	}

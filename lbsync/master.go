@@ -276,6 +276,14 @@ type WithMaster struct {
 	Logger    *slog.Logger
 }
 
+// ConsulStatus implements ConsulStatuser: the Consul source's.
+func (w *WithMaster) ConsulStatus() (ConsulStatus, bool) {
+	if cs, ok := w.Consul.(ConsulStatuser); ok {
+		return cs.ConsulStatus()
+	}
+	return ConsulStatus{}, false
+}
+
 // Watch implements Source.
 func (w *WithMaster) Watch(ctx context.Context, out chan<- Snapshot) error {
 	ctx, cancel := context.WithCancel(ctx)

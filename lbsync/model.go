@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Meta keys the registrator writes on every Berth service (DESIGN.md).
@@ -185,6 +186,12 @@ type Backend struct {
 	// (UP, DOWN, MAINT, DRAIN; "" unknown), from its health checks.
 	LB     string `json:"lb,omitempty"`
 	Weight int    `json:"weight,omitempty"` // HAProxy server weight; 0 = 1
+	// InConsulAt and RoutedAt are the Syncer's (never BuildModel's): when
+	// lbsync first saw the instance passing in a Consul snapshot, and
+	// when it first applied it to HAProxy (the Runtime API call or the
+	// reload that brought it in returned ok).
+	InConsulAt time.Time `json:"inConsulAt,omitzero"`
+	RoutedAt   time.Time `json:"routedAt,omitzero"`
 	// hostPort caches HostPort() for backends built by BuildModel.
 	hostPort string
 }

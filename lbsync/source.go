@@ -36,13 +36,19 @@ type ConsulSourceConfig struct {
 	// MaxBackoff caps the retry delay after errors (default 30s; the first
 	// retry waits 250ms, doubling, with jitter).
 	MaxBackoff time.Duration
-	Logger     *slog.Logger
+	// Address is Consul's HTTP address, as GET /routes reports it (the
+	// client does not tell).
+	Address string
+	// Clock stamps the answers (default RealClock).
+	Clock  Clock
+	Logger *slog.Logger
 }
 
 // ConsulSource watches the catalog's service list and, for each relevant
 // service, its passing instances, all with blocking queries.
 type ConsulSource struct {
-	cfg ConsulSourceConfig
+	cfg    ConsulSourceConfig
+	health *consulHealth
 }
 
 // NewConsulSource returns a Source over cfg.Client.
@@ -59,8 +65,14 @@ func NewConsulSource(cfg ConsulSourceConfig) *ConsulSource {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &ConsulSource{cfg: cfg}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	return &ConsulSource{cfg: cfg, health: newConsulHealth(cfg.Address)}
 }
+
+// ConsulStatus implements ConsulStatuser.
+func (s *ConsulSource) ConsulStatus() (ConsulStatus, bool) { return s.health.status(), true }
 
 type serviceUpdate struct {
 	name  string
@@ -227,11 +239,13 @@ func (s *ConsulSource) watchService(ctx context.Context, name string, out chan<-
 
 // blockingLoop runs fetch as a blocking query until ctx ends, following
 // Consul's rules: wait on the last index, reset it when it goes
-// backwards, never use 0 after the first answer; back off with jitter on
-// errors; and keep at least MinInterval (with jitter) between queries.
+// backwards, never use 0 after an answer; back off with jitter on errors
+// and read afresh (index 0) after one; and keep at least MinInterval
+// (with jitter) between queries.
 func (s *ConsulSource) blockingLoop(ctx context.Context, what string, fetch func(*api.QueryOptions) (uint64, error)) {
 	var index uint64
 	backoff := 250 * time.Millisecond
+	defer s.health.gone(what)
 	for ctx.Err() == nil {
 		start := time.Now()
 		opts := (&api.QueryOptions{WaitIndex: index, WaitTime: s.cfg.WaitTime}).WithContext(ctx)
@@ -240,6 +254,11 @@ func (s *ConsulSource) blockingLoop(ctx context.Context, what string, fetch func
 			if ctx.Err() != nil {
 				return
 			}
+			s.health.failed(what, err)
+			// Consul may come back with its state (and index) lost, e.g. a
+			// restarted dev agent: waiting on the old index would block
+			// until the new one passes it, up to WaitTime. Read afresh.
+			index = 0
 			d := jitter(backoff)
 			s.cfg.Logger.Warn("consul query failed; retrying", "query", what, "err", err, "retry_in", Dur(d))
 			sleep(ctx, d)
@@ -247,6 +266,7 @@ func (s *ConsulSource) blockingLoop(ctx context.Context, what string, fetch func
 			continue
 		}
 		backoff = 250 * time.Millisecond
+		s.health.ok(what, newIndex, s.cfg.Clock.Now())
 		switch {
 		case newIndex < index:
 			index = 0 // snapshot restore or similar: start over

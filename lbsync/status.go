@@ -40,6 +40,8 @@ type Status struct {
 	Warnings  []string         `json:"warnings,omitempty"`
 	Events    []Event          `json:"events,omitempty"` // the last apply of each target
 	Templates []TemplateStatus `json:"templates,omitempty"`
+	// Consul is the Consul source's state (nil: the source cannot tell).
+	Consul *ConsulStatus `json:"consul,omitempty"`
 }
 
 // metrics are the Prometheus series of one Syncer.

@@ -73,6 +73,8 @@ type Syncer struct {
 	// retained is, by servicePort, the newest instance seen on it
 	// (Retain); owned by the loop.
 	retained map[int]Instance
+	// times are the backends' inConsulAt/routedAt; owned by the loop.
+	times *backendTimes
 
 	mu       sync.Mutex
 	status   Status
@@ -96,7 +98,7 @@ func New(cfg Config) (*Syncer, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Syncer{cfg: cfg, registry: cfg.Registry, notify: make(chan struct{}, 1)}
+	s := &Syncer{cfg: cfg, registry: cfg.Registry, notify: make(chan struct{}, 1), times: newBackendTimes()}
 	s.metrics = newMetrics(cfg.Registry)
 	s.status.HTTPPort = cfg.Rules.HTTPPort
 	return s, nil
@@ -117,6 +119,11 @@ func (s *Syncer) Status() Status {
 	st.Templates = slices.Clone(st.Templates)
 	st.Warnings = slices.Clone(st.Warnings)
 	st.Unrouted = slices.Clone(st.Unrouted)
+	if cs, ok := s.cfg.Source.(ConsulStatuser); ok {
+		if c, ok := cs.ConsulStatus(); ok {
+			st.Consul = &c
+		}
+	}
 	return st
 }
 
@@ -192,6 +199,7 @@ func (s *Syncer) loop(ctx context.Context, snaps <-chan Snapshot, srcErr <-chan 
 			return fmt.Errorf("lbsync: source stopped: %w", err)
 		case snap := <-snaps:
 			s.metrics.snapshots.Inc()
+			s.times.seen(snap, s.cfg.Clock.Now())
 			if snap.Master == nil {
 				s.retained = Retain(s.retained, snap)
 				snap.Retained = slices.Collect(maps.Values(s.retained))
@@ -240,6 +248,7 @@ func (s *Syncer) pass(ctx context.Context, snap Snapshot) bool {
 	for _, t := range s.cfg.Targets {
 		start := s.cfg.Clock.Now()
 		out, err := t.Apply(ctx, m)
+		s.stampRouted(t)
 		events = append(events, s.event(t.Name(), start, out, err))
 		var verr *ValidationError
 		if err != nil && !errors.As(err, &verr) {
@@ -269,6 +278,7 @@ func (s *Syncer) fastPass(ctx context.Context, snap Snapshot) {
 		}
 		start := s.cfg.Clock.Now()
 		out, handled, err := ma.ApplyMembership(ctx, m)
+		s.stampRouted(t)
 		if handled && err == nil && out.Action == ActionNone {
 			continue
 		}
@@ -278,6 +288,13 @@ func (s *Syncer) fastPass(ctx context.Context, snap Snapshot) {
 	}
 	if len(events) > 0 {
 		s.record(m, len(warns), events, false)
+	}
+}
+
+// stampRouted records when t first served each instance.
+func (s *Syncer) stampRouted(t Target) {
+	if lb, ok := t.(LiveBackends); ok {
+		s.times.applied(lb.LiveIDs(), s.cfg.Clock.Now())
 	}
 }
 
@@ -324,7 +341,7 @@ func (s *Syncer) record(m Model, warnings int, events []Event, full bool) {
 	s.mu.Lock()
 	now := s.cfg.Clock.Now()
 	s.status.LastRender = now
-	s.status.Default, s.status.Services, s.status.Routes = m.Default, m.Services, m.Routes
+	s.status.Default, s.status.Services, s.status.Routes = m.Default, s.times.fill(m.Services), m.Routes
 	s.status.Unrouted = m.Unrouted
 	s.status.Warnings = s.lastWarn
 	for _, e := range events {
