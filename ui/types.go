@@ -54,8 +54,16 @@ type infoJSON struct {
 		HTTPPort  int `json:"http_port"`
 		HTTPSPort int `json:"https_port"`
 	} `json:"http_config"`
-	// Standbys, when the master lists them.
-	Standbys []string `json:"standbys"`
+	// Berth is Berth's own object: the group's masters, the leader
+	// first (mastersError instead when the master could not list them;
+	// neither from a master older than the list).
+	Berth struct {
+		Masters []struct {
+			URL    string `json:"url"`
+			Leader bool   `json:"leader"`
+		} `json:"masters"`
+		MastersError string `json:"mastersError"`
+	} `json:"berth"`
 }
 
 // routesJSON is lbsync's status (GET <lbsync>/routes), the fields the

@@ -171,10 +171,33 @@ type ClusterPage struct {
 	Page
 	Self, Leader, Store, Version, Uptime string
 	IsLeader, HA                         bool
-	Standbys                             []string
+	Masters                              []MasterRow
+	MastersNote                          string
 	ServicePorts                         string
 	LB                                   *RoutesSummary
 	LBError                              string
+}
+
+// MasterRow is one master of the group (/v2/info's berth.masters).
+type MasterRow struct {
+	URL          string
+	Leader, Self bool
+}
+
+// masterRows lists the group's masters, or says why there is no list.
+func masterRows(info infoJSON, self string) ([]MasterRow, string) {
+	var rows []MasterRow
+	for _, m := range info.Berth.Masters {
+		_, hostPort, _ := strings.Cut(m.URL, "://")
+		rows = append(rows, MasterRow{URL: m.URL, Leader: m.Leader, Self: hostPort == self})
+	}
+	switch {
+	case rows != nil:
+		return rows, ""
+	case info.Berth.MastersError != "":
+		return nil, "unknown: " + info.Berth.MastersError
+	}
+	return nil, "not listed by this master"
 }
 
 // RoutesSummary is lbsync's last render and reloads, what it routes,
@@ -206,10 +229,11 @@ func consulLine(r routesJSON, now time.Time) string {
 // (zero: unknown).
 func ClusterView(info infoJSON, started time.Time, routes *routesJSON, routesErr string, now time.Time) ClusterPage {
 	p := ClusterPage{Page: Page{Title: "Cluster", Nav: "cluster"}, Leader: info.Leader, IsLeader: info.Elected,
-		HA: info.MarathonConfig.HA, Version: info.Name + " " + info.Version, Standbys: info.Standbys,
+		HA: info.MarathonConfig.HA, Version: info.Name + " " + info.Version,
 		Self:         net.JoinHostPort(info.MarathonConfig.Hostname, strconv.Itoa(infoPort(info))),
 		ServicePorts: strconv.Itoa(info.MarathonConfig.LocalPortMin) + "–" + strconv.Itoa(info.MarathonConfig.LocalPortMax),
 		LBError:      routesErr}
+	p.Masters, p.MastersNote = masterRows(info, p.Self)
 	p.Store = "embedded (bbolt)"
 	if info.ZookeeperConfig.ZK != "" {
 		p.Store = "ZooKeeper " + info.ZookeeperConfig.ZK
