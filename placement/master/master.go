@@ -146,6 +146,8 @@ type Master struct {
 	// callbacks are the /v2/eventSubscriptions HTTP subscribers.
 	callbacks *callbackSet
 	clusterID string // see cluster.go
+	// completed are the last ended tasks (/master/state, completed.go).
+	completed completedRing
 }
 
 // New builds a master and loads its state from cfg.Store.

@@ -104,10 +104,15 @@ func (m *Master) handleMasterState(w http.ResponseWriter, _ *http.Request) {
 		tasks = append(tasks, map[string]any{"id": t.ID, "name": t.AppID, "slave_id": t.AgentID,
 			"state": t.State, "resources": t.Spec.Resources})
 	}
+	completed := []map[string]any{}
+	for _, c := range m.completed.newestFirst() {
+		completed = append(completed, completedJSON(c))
+	}
 	m.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version": "berth", "leader": m.leader(), "hostname": strings.Split(m.self(), ":")[0],
 		"activated_slaves": active, "deactivated_slaves": len(slaves) - active, "slaves": slaves,
-		"frameworks": []map[string]any{{"id": "berth", "name": "berth", "active": true, "tasks": tasks}},
+		"frameworks": []map[string]any{{"id": "berth", "name": "berth", "active": true, "tasks": tasks,
+			"completed_tasks": completed}},
 	})
 }

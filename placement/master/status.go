@@ -129,6 +129,7 @@ func (m *Master) instanceChanged(t *Task, now time.Time) {
 func (m *Master) endTask(t *Task, state, msg string, now time.Time) []store.Op {
 	t.State = state
 	m.instanceChanged(t, now)
+	m.completed.add(endedRecord(t, state, msg, now))
 	m.unindexTask(t)
 	delete(m.orphans, t.ID)
 	m.notifyAgent(t.AgentID)
