@@ -3,6 +3,7 @@ package lbsync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,9 @@ func routedTimes(st Status, id string) (Backend, error) {
 // carries Consul's address, the time and index of its last answer and no
 // error; with Consul stopped the error is set and lastSnapshot stays; once
 // it runs again the error is cleared and lastSnapshot moves on. A routed
-// instance has inConsulAt ≤ routedAt; after Consul's restart (a dev agent
+// instance has inConsulAt ≤ routedAt; "haproxy" has the version, master
+// pid and worker of HAProxy's `show proc` and the last reload without
+// error; after Consul's restart (a dev agent
 // forgets its services) the same instance registered again gets new times.
 func TestConsulStatusFollowsConsul(t *testing.T) {
 	if testing.Short() {
@@ -50,6 +53,11 @@ func TestConsulStatusFollowsConsul(t *testing.T) {
 		t.Fatalf("consul status while Consul runs: %+v", c)
 	}
 	before := c.LastSnapshot
+	hs := fetchStatus(t, h.statusAddr).HAProxy
+	if pid, _ := h.proc.Info(); hs == nil || !strings.HasPrefix(hs.Version, "2.") || hs.MasterPID != pid.MasterPID ||
+		hs.MasterPID == 0 || hs.Workers != 1 || hs.LastReload.IsZero() || hs.LastReloadError != "" {
+		t.Errorf("haproxy status %+v", hs)
+	}
 
 	h.consul.Stop()
 	stopped := time.Now()

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"text/template"
+	"time"
 )
 
 // HAProxy is what the HAProxy target needs from a running HAProxy;
@@ -68,7 +70,9 @@ type HAProxyTargetConfig struct {
 	// Adopted says HAProxy was already running when lbsync started: the
 	// first apply does not probe the ports it binds.
 	Adopted bool
-	Logger  *slog.Logger
+	// Clock stamps starts and reloads (default RealClock).
+	Clock  Clock
+	Logger *slog.Logger
 }
 
 // HAProxyTarget keeps one HAProxy in step with the routing model. It is
@@ -84,6 +88,11 @@ type HAProxyTarget struct {
 	// live is the slots HAProxy serves since the last Runtime API call,
 	// start or reload that returned ok (LiveIDs).
 	live Slots
+
+	smu          sync.Mutex // guards the last start/reload (HAProxyStatus)
+	reloadAt     time.Time
+	reloadAction string
+	reloadErr    string
 }
 
 // NewHAProxyTarget returns a target; nothing happens until Apply.
@@ -93,6 +102,9 @@ func NewHAProxyTarget(cfg HAProxyTargetConfig) *HAProxyTarget {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
 	}
 	return &HAProxyTarget{cfg: cfg}
 }
@@ -115,8 +127,10 @@ func (h *HAProxyTarget) apply(ctx context.Context, m Model) (Outcome, error) {
 		return h.first(ctx, slots, full, skel)
 	}
 	if started, err := h.cfg.HAProxy.Start(ctx); err != nil {
+		h.noteReload(ActionStart, err)
 		return Outcome{}, err
 	} else if started {
+		h.noteReload(ActionStart, nil)
 		// It runs the live file, not the runtime changes the dead one had:
 		// force a full render and reload.
 		h.cfg.Logger.Warn("haproxy was not running; restarted it with the live config")
@@ -198,10 +212,15 @@ func (h *HAProxyTarget) first(ctx context.Context, slots Slots, full, skel []byt
 	}
 	started, err := h.cfg.HAProxy.Start(ctx)
 	if err != nil {
+		h.noteReload(ActionStart, err)
 		return Outcome{}, err
 	}
-	if !started {
-		if err := h.cfg.HAProxy.Reload(ctx); err != nil {
+	if started {
+		h.noteReload(ActionStart, nil)
+	} else {
+		err := h.cfg.HAProxy.Reload(ctx)
+		h.noteReload(ActionReload, err)
+		if err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -235,7 +254,9 @@ func (h *HAProxyTarget) reload(ctx context.Context, slots Slots, full, skel []by
 		return Outcome{}, err
 	}
 	h.slots = slots
-	if err := h.cfg.HAProxy.Reload(ctx); err != nil {
+	err = h.cfg.HAProxy.Reload(ctx)
+	h.noteReload(ActionReload, err)
+	if err != nil {
 		// HAProxy keeps the old workers: put the old file back so the
 		// live file is what runs, and force a reload next time.
 		if rerr := os.Rename(h.cfg.ConfigPath+".bak", h.cfg.ConfigPath); rerr != nil {

@@ -42,6 +42,8 @@ type Status struct {
 	Templates []TemplateStatus `json:"templates,omitempty"`
 	// Consul is the Consul source's state (nil: the source cannot tell).
 	Consul *ConsulStatus `json:"consul,omitempty"`
+	// HAProxy is the HAProxy target's (nil: no HAProxy target).
+	HAProxy *HAProxyStatus `json:"haproxy,omitempty"`
 }
 
 // metrics are the Prometheus series of one Syncer.

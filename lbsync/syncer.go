@@ -124,6 +124,12 @@ func (s *Syncer) Status() Status {
 			st.Consul = &c
 		}
 	}
+	for _, t := range s.cfg.Targets {
+		if hs, ok := t.(HAProxyStatuser); ok {
+			h := hs.HAProxyStatus()
+			st.HAProxy = &h
+		}
+	}
 	return st
 }
 

@@ -185,10 +185,17 @@ func TestHAProxyTargetFailedReloadRestoresFile(t *testing.T) {
 	if after, _ := os.ReadFile(cfg); string(after) != string(before) {
 		t.Error("live file is not the running config after a failed reload")
 	}
+	if st := h.HAProxyStatus(); st.LastReloadAction != ActionReload || st.LastReloadError != "reload failed" ||
+		st.LastReload.IsZero() {
+		t.Errorf("status after a failed reload %+v", st)
+	}
 	// The next apply retries the reload.
 	f.reloadErr, f.calls = nil, nil
 	if out, err := h.Apply(ctx, model(t, inst("/b", 10002, "10.0.0.2", 2))); err != nil || out.Action != ActionReload {
 		t.Errorf("retry: %+v, %v", out, err)
+	}
+	if st := h.HAProxyStatus(); st.LastReloadAction != ActionReload || st.LastReloadError != "" {
+		t.Errorf("status after the retried reload %+v", st)
 	}
 }
 

@@ -41,6 +41,28 @@ type Process struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd     // nil unless we started it
 	exited chan struct{} // closed when cmd has exited
+	last   procs         // `show proc` that confirmed the last start or reload
+	known  bool          // last is set
+}
+
+// Info is the master's `show proc` that confirmed the last start or
+// reload.
+type Info struct {
+	MasterPID int
+	Version   string // e.g. 2.6.12-1+deb12u4
+	Workers   int    // current workers (not old ones still finishing)
+	Reloads   int    // the master's reload counter
+	Failed    int    // of which failed
+}
+
+// Info returns the master's state at the last confirmed start or reload;
+// false before one.
+func (p *Process) Info() (Info, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.last
+	return Info{MasterPID: l.MasterPID, Version: l.Version, Workers: len(l.Workers), Reloads: l.Reloads,
+		Failed: l.Failed}, p.known
 }
 
 // New returns a Process for cfg; nothing is started yet.
@@ -150,6 +172,9 @@ func (p *Process) waitFor(ctx context.Context, done func(procs) bool, exited cha
 	for {
 		pr, err := p.showProc(ctx)
 		if err == nil && done(pr) {
+			p.mu.Lock()
+			p.last, p.known = pr, true
+			p.mu.Unlock()
 			return nil
 		}
 		last = err

@@ -29,7 +29,8 @@ func TestParseShowProc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Reloads != 2 || p.Failed != 1 || len(p.Workers) != 1 || p.Workers[0] != 7637 {
+	if p.Reloads != 2 || p.Failed != 1 || len(p.Workers) != 1 || p.Workers[0] != 7637 || p.MasterPID != 11779 ||
+		p.Version != "2.6.12-1+deb12u4" {
 		t.Errorf("parsed %+v", p)
 	}
 	if _, err := parseShowProc("Unknown command\n"); err == nil {
@@ -114,6 +115,10 @@ func TestProcessLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, 5*time.Second, "a after reload", func() error { return expect(url, "a") })
+	if info, ok := p.Info(); !ok || info.MasterPID != p.cmd.Process.Pid || info.Workers != 1 || info.Reloads != 1 ||
+		info.Failed != 0 || !strings.HasPrefix(info.Version, "2.") {
+		t.Errorf("info after a reload %+v %v (master pid %d)", info, ok, p.cmd.Process.Pid)
+	}
 
 	// A reload of a broken file is reported, and the old workers keep serving.
 	os.WriteFile(cfgPath, []byte(config(dir, port, 1, "    bogus directive\n")), 0o644)

@@ -41,9 +41,11 @@ func command(ctx context.Context, socket, cmd string) (string, error) {
 // procs is the master's `show proc`: its reload counters and the PIDs of
 // the current (not old) workers.
 type procs struct {
-	Reloads int
-	Failed  int
-	Workers []int
+	MasterPID int
+	Version   string
+	Reloads   int
+	Failed    int
+	Workers   []int
 }
 
 // parseShowProc reads HAProxy 2.6's `show proc` table:
@@ -74,6 +76,8 @@ func parseShowProc(out string) (procs, error) {
 		switch {
 		case f[1] == "master":
 			sawMaster = true
+			p.MasterPID, _ = strconv.Atoi(f[0])
+			p.Version = f[len(f)-1]
 			p.Reloads, _ = strconv.Atoi(f[2])
 			if i := strings.Index(line, "[failed:"); i >= 0 {
 				rest := strings.TrimSpace(line[i+len("[failed:"):])
