@@ -18,6 +18,13 @@ type queuedRun struct {
 // launchQueued asks the queue allocator which queued runs may start and
 // launches them through the placement core.
 func (s *Service) launchQueued(ctx context.Context, tk *tick) {
+	if len(s.runs) == 0 {
+		// Nothing queued or running: the capacity (a pass over every
+		// agent and task under the master's lock) is not needed.
+		s.waiting.Store(false)
+		s.used = jobs.Allocate(s.cfg.Queues, nil, nil, 0).Used
+		return
+	}
 	capa := s.cfg.Launcher.Capacity()
 	running, pending, byID := s.collect(tk, capa)
 	s.waiting.Store(false)
