@@ -84,13 +84,12 @@ func fetchRoutes(ctx context.Context, addr string) (lbsync.Status, []byte, error
 }
 
 func printRoutes(w io.Writer, st lbsync.Status) {
-	switch {
-	case st.Ownership == "master" && st.ClusterID != "":
-		fmt.Fprintf(w, "servicePort owners: the master's apps; cluster %s\n\n", st.ClusterID)
-	case st.Ownership == "master":
-		fmt.Fprintf(w, "servicePort owners: the master's apps\n\n")
-	case st.ClusterID != "":
-		fmt.Fprintf(w, "servicePort owners: from the instances (no --master); cluster %s\n\n", st.ClusterID)
+	header := routesHeader(st)
+	for _, l := range header {
+		fmt.Fprintln(w, l)
+	}
+	if len(header) > 0 {
+		fmt.Fprintln(w)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICEPORT\tAPP\tNAME\tMODE\tVHOSTS\tBACKENDS")
@@ -151,6 +150,50 @@ func printRoutes(w io.Writer, st lbsync.Status) {
 	}
 	fmt.Fprintln(w)
 	printRoutesFooter(w, st)
+}
+
+// routesHeader is who owns the servicePorts, lbsync's Consul source and
+// its HAProxy, one line each when known.
+func routesHeader(st lbsync.Status) []string {
+	var lines []string
+	switch {
+	case st.Ownership == "master" && st.ClusterID != "":
+		lines = append(lines, "servicePort owners: the master's apps; cluster "+st.ClusterID)
+	case st.Ownership == "master":
+		lines = append(lines, "servicePort owners: the master's apps")
+	case st.ClusterID != "":
+		lines = append(lines, "servicePort owners: from the instances (no --master); cluster "+st.ClusterID)
+	}
+	if c := st.Consul; c != nil {
+		line := "consul " + c.Address
+		if c.Address == "" {
+			line = "consul"
+		}
+		if c.LastSnapshot.IsZero() {
+			line += ": no answer yet"
+		} else {
+			line += fmt.Sprintf(": last answer %s (index %d)", c.LastSnapshot.Format(time.RFC3339), c.LastIndex)
+		}
+		if c.Error != "" {
+			line += " — error: " + c.Error
+		}
+		lines = append(lines, line)
+	}
+	if h := st.HAProxy; h != nil {
+		line := "haproxy"
+		if h.Version != "" {
+			line += fmt.Sprintf(" %s: master pid %d, %d worker(s), %d reload(s) (%d failed)", h.Version, h.MasterPID,
+				h.Workers, h.Reloads, h.FailedReloads)
+		}
+		if !h.LastReload.IsZero() {
+			line += fmt.Sprintf("; lbsync's last %s %s", h.LastReloadAction, h.LastReload.Format(time.RFC3339))
+			if h.LastReloadError != "" {
+				line += " — error: " + h.LastReloadError
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // backendSummary is the BACKENDS column of a servicePort.

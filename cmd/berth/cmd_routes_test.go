@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-platform/berth/lbsync"
 )
@@ -21,6 +22,10 @@ func TestPrintRoutesExplainsExclusions(t *testing.T) {
 				}},
 			{Name: "db_10002", App: "/db", ServicePort: 10002, Mode: "tcp"},
 		},
+		Consul: &lbsync.ConsulStatus{Address: "127.0.0.1:8500", LastSnapshot: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			LastIndex: 42, Error: "catalog services: connection refused"},
+		HAProxy: &lbsync.HAProxyStatus{Version: "2.6.12", MasterPID: 7, Workers: 1, Reloads: 3, FailedReloads: 1,
+			LastReload: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), LastReloadAction: "reload", LastReloadError: "boom"},
 		Unrouted: []lbsync.Excluded{{ServicePort: 10009, App: "/x", Address: "10.0.0.9", Port: 1, ID: "n:x:1", Kind: lbsync.ExcludedForeign, Reason: "berth_cluster \"c0\" (ours is c1)"}},
 	}
 	var out bytes.Buffer
@@ -37,6 +42,9 @@ func TestPrintRoutesExplainsExclusions(t *testing.T) {
 		"app /old, n:old:1",
 		"NOT ROUTED",
 		"foreign cluster",
+		"consul 127.0.0.1:8500: last answer 2026-01-02T03:04:05Z (index 42) — error: catalog services: connection refused\n",
+		"haproxy 2.6.12: master pid 7, 1 worker(s), 3 reload(s) (1 failed); lbsync's last reload 2026-01-02T03:04:00Z — error: boom\n",
+		"SERVICEPORT  APP",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
