@@ -34,6 +34,32 @@ type resourcesJSON struct {
 	Ports string  `json:"ports"`
 }
 
+// masterStateJSON is the part of GET /master/state (Mesos' shape) the
+// tasks page reads: the agents' hostnames and the ended tasks the master
+// keeps (frameworks[].completed_tasks, newest first).
+type masterStateJSON struct {
+	Slaves []struct {
+		ID       string `json:"id"`
+		Hostname string `json:"hostname"`
+	} `json:"slaves"`
+	Frameworks []struct {
+		CompletedTasks []completedTaskJSON `json:"completed_tasks"`
+	} `json:"frameworks"`
+}
+
+// completedTaskJSON is one of Mesos' completed_tasks.
+type completedTaskJSON struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"` // the app id (chronos:<job> for a job run)
+	SlaveID  string `json:"slave_id"`
+	State    string `json:"state"`
+	Statuses []struct {
+		State     string  `json:"state"`
+		Timestamp float64 `json:"timestamp"` // seconds since the epoch
+		Message   string  `json:"message"`
+	} `json:"statuses"`
+}
+
 // infoJSON is the part of GET /v2/info the cluster page shows.
 type infoJSON struct {
 	Name           string `json:"name"`
@@ -88,9 +114,9 @@ type routesJSON struct {
 			Task    string `json:"task"`
 			Health  string `json:"health"`
 			Weight  int    `json:"weight"`
-			// InConsulAt and RoutedAt (when lbsync first saw the instance
-			// in Consul, and first applied it to HAProxy) are not sent by
-			// lbsync yet; the app's timeline uses them when they are.
+			// InConsulAt and RoutedAt: when lbsync first saw the instance
+			// passing in Consul, and first applied it to HAProxy (zero
+			// from an lbsync older than them); the app's timeline uses them.
 			InConsulAt time.Time `json:"inConsulAt"`
 			RoutedAt   time.Time `json:"routedAt"`
 		} `json:"backends"`
@@ -107,14 +133,25 @@ type routesJSON struct {
 	// decides a servicePort's app (master or instances).
 	ClusterID string `json:"clusterId"`
 	Ownership string `json:"ownership"`
-	// Consul is lbsync's view of its Consul source; lbsync does not send
-	// it yet (the cluster page says so), the page shows it when it does.
+	// Consul is lbsync's view of its Consul source and HAProxy its
+	// HAProxy (nil from an lbsync older than them; the cluster page says
+	// so).
 	Consul *struct {
 		Address      string    `json:"address"`
 		LastSnapshot time.Time `json:"lastSnapshot"`
 		LastIndex    uint64    `json:"lastIndex"`
 		Error        string    `json:"error"`
 	} `json:"consul"`
+	HAProxy *struct {
+		Version          string    `json:"version"`
+		MasterPID        int       `json:"masterPid"`
+		Workers          int       `json:"workers"`
+		Reloads          int       `json:"reloads"`
+		FailedReloads    int       `json:"failedReloads"`
+		LastReload       time.Time `json:"lastReload"`
+		LastReloadAction string    `json:"lastReloadAction"`
+		LastReloadError  string    `json:"lastReloadError"`
+	} `json:"haproxy"`
 	Events []struct {
 		Target string    `json:"target"`
 		Action string    `json:"action"`

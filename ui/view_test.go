@@ -90,9 +90,9 @@ func TestPagesGolden(t *testing.T) {
 	jobs, stat, queues := jobsFixture(t)
 	tasksPage := TasksView(append(tasks, apiclient.Task{ID: "ct-extract.1767326400000.0.ef56", AppID: "chronos:extract",
 		Host: "node-1", SlaveID: "a1", State: "TASK_RUNNING", StartedAt: ptr("2026-01-02T03:04:00.300Z")}), fixedNow)
-	tasksPage.Ended = EndedView([]apiclient.TaskFailure{{AppID: "/shop/web", Host: "node-2", Message: "exited with code 1",
-		State: "TASK_FAILED", TaskID: "shop_web.0", Timestamp: "2026-01-02T03:02:00.000Z", SlaveID: "a2"}},
-		map[string]jobStat{"extract": stat}, fixedNow)
+	tasksPage.Ended = EndedView(EndedSources{State: masterStateFixture(t), Fails: []apiclient.TaskFailure{{AppID: "/shop/web",
+		Host: "node-2", Message: "exited with code 1", State: "TASK_FAILED", TaskID: "shop_web.0",
+		Timestamp: "2026-01-02T03:02:00.000Z", SlaveID: "a2"}}, Stats: map[string]jobStat{"extract": stat}}, fixedNow)
 	sandbox := SandboxView("shop_web.1", &tasks[0], "stdout", []byte("hello <b>not bold</b>\nline 2\n"), 30, "", fixedNow)
 	pages := []struct {
 		name, page string
