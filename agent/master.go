@@ -20,8 +20,10 @@ import (
 type Master interface {
 	Register(ctx context.Context, reg wire.Registration) (wire.Registered, error)
 	// Desired long-polls for the desired set newer than index; it returns
-	// the current set after at most wait.
-	Desired(ctx context.Context, agentID string, index uint64, wait time.Duration) (wire.Desired, error)
+	// the current set after at most wait. With the epoch of the set the
+	// agent holds (wire.Desired.Epoch), a master may answer Unchanged
+	// instead of the same set again; "" always gets the whole set.
+	Desired(ctx context.Context, agentID string, index uint64, epoch string, wait time.Duration) (wire.Desired, error)
 	Status(ctx context.Context, agentID string, batch wire.StatusBatch) (wire.Ack, error)
 }
 
@@ -81,10 +83,13 @@ func (m *HTTPMaster) Register(ctx context.Context, reg wire.Registration) (wire.
 }
 
 // Desired implements Master.
-func (m *HTTPMaster) Desired(ctx context.Context, agentID string, index uint64, wait time.Duration) (wire.Desired, error) {
+func (m *HTTPMaster) Desired(ctx context.Context, agentID string, index uint64, epoch string, wait time.Duration) (wire.Desired, error) {
 	var out wire.Desired
 	p := "/internal/v1/agents/" + url.PathEscape(agentID) + "/desired?index=" + strconv.FormatUint(index, 10) +
 		"&wait=" + url.QueryEscape(wait.String())
+	if epoch != "" {
+		p += "&epoch=" + url.QueryEscape(epoch)
+	}
 	ctx, cancel := context.WithTimeout(ctx, wait+15*time.Second)
 	defer cancel()
 	if err := m.do(ctx, http.MethodGet, p, nil, &out); err != nil {

@@ -97,9 +97,10 @@ func (a *Agent) poll(ctx context.Context, reg wire.Registered) {
 		}
 	}
 	var index uint64
+	var epoch string
 	b := newBackoff(200*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		d, err := a.cfg.Master.Desired(ctx, reg.ID, index, wait)
+		d, err := a.cfg.Master.Desired(ctx, reg.ID, index, epoch, wait)
 		if ctx.Err() != nil {
 			return
 		}
@@ -114,9 +115,15 @@ func (a *Agent) poll(ctx context.Context, reg wire.Registered) {
 			continue
 		}
 		b.reset()
+		if d.Unchanged && epoch != "" && d.Epoch == epoch {
+			// The set held is still the whole desired set.
+			a.poke()
+			index = d.Index
+			continue
+		}
 		a.setDesired(d)
 		a.poke()
-		index = d.Index
+		index, epoch = d.Index, d.Epoch
 	}
 }
 

@@ -135,7 +135,7 @@ func (z *ZKMaster) Register(ctx context.Context, reg wire.Registration) (wire.Re
 // Desired implements Master: it long-polls the current leader, and
 // answers ErrUnknownAgent (register again) as soon as the leader is not
 // the one the agent registered with.
-func (z *ZKMaster) Desired(ctx context.Context, agentID string, index uint64, wait time.Duration) (wire.Desired, error) {
+func (z *ZKMaster) Desired(ctx context.Context, agentID string, index uint64, epoch string, wait time.Duration) (wire.Desired, error) {
 	u, c, err := z.leader(ctx)
 	if err != nil {
 		return wire.Desired{}, fmt.Errorf("master: desired tasks of %s: %w", agentID, err)
@@ -164,7 +164,7 @@ func (z *ZKMaster) Desired(ctx context.Context, agentID string, index uint64, wa
 			}
 		}
 	}()
-	d, err := c.Desired(ctx, agentID, index, wait)
+	d, err := c.Desired(ctx, agentID, index, epoch, wait)
 	if err != nil && ctx.Err() != nil {
 		if cerr := z.changed(u); cerr != nil {
 			return wire.Desired{}, cerr

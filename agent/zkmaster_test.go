@@ -114,7 +114,7 @@ func TestZKMasterFollowsTheLeader(t *testing.T) {
 	}
 	polled := make(chan error, 1)
 	go func() {
-		_, err := zm.Desired(ctx, "agent-1", 0, 30*time.Second)
+		_, err := zm.Desired(ctx, "agent-1", 0, "", 30*time.Second)
 		polled <- err
 	}()
 	testenv.WaitFor(t, 10*time.Second, "the long poll reaches A", a.polling)
@@ -133,7 +133,7 @@ func TestZKMasterFollowsTheLeader(t *testing.T) {
 	if n, _ := b.registrations(); n != 1 {
 		t.Fatalf("B got %d registrations", n)
 	}
-	if _, err := zm.Desired(ctx, "agent-1", 0, 10*time.Millisecond); err != nil {
+	if _, err := zm.Desired(ctx, "agent-1", 0, "", 10*time.Millisecond); err != nil {
 		t.Fatalf("poll of the new leader: %v", err)
 	}
 }

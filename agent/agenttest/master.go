@@ -40,6 +40,11 @@ type agent struct {
 	fromReg []bool      // the update came with a registration
 	seen    map[uint64]bool
 	polls   int
+	// unchanged counts the polls answered "unchanged" (the agent passed
+	// the epoch and index of the set it holds, as the real master allows).
+	unchanged int
+	// epoch is renewed on every registration, as the real master's record.
+	epoch string
 	// forgotten agents get 404 until they register again.
 	forgotten bool
 }
@@ -77,6 +82,7 @@ func (m *Master) register(w http.ResponseWriter, r *http.Request) {
 	}
 	a := m.agents[id]
 	a.forgotten = false
+	a.epoch = uuid.NewString()
 	for _, st := range reg.Tasks {
 		a.updates = append(a.updates, st)
 		a.arrived = append(a.arrived, time.Now())
@@ -105,6 +111,7 @@ func (m *Master) desired(w http.ResponseWriter, r *http.Request) {
 		}
 		a.polls++
 		d, ch := a.desired, m.changed
+		d.Epoch = a.epoch
 		m.mu.Unlock()
 		if d.Index > index {
 			writeJSON(w, http.StatusOK, d)
@@ -113,6 +120,12 @@ func (m *Master) desired(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ch:
 		case <-timer.C:
+			if e := r.URL.Query().Get("epoch"); e != "" && e == d.Epoch && d.Index == index {
+				m.mu.Lock()
+				a.unchanged++
+				m.mu.Unlock()
+				d = wire.Desired{Index: d.Index, Epoch: d.Epoch, Unchanged: true}
+			}
 			writeJSON(w, http.StatusOK, d)
 			return
 		case <-r.Context().Done():
@@ -151,6 +164,16 @@ func (m *Master) status(w http.ResponseWriter, r *http.Request) {
 		ack.Acked = append(ack.Acked, u.Seq)
 	}
 	writeJSON(w, http.StatusOK, ack)
+}
+
+// Unchanged is how many of the agent's polls were answered "unchanged".
+func (m *Master) Unchanged(agentID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a := m.agents[agentID]; a != nil {
+		return a.unchanged
+	}
+	return 0
 }
 
 // SetDesired replaces an agent's desired set (bumping its index).

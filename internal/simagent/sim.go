@@ -68,8 +68,9 @@ func (s *sim) poll(ctx context.Context, reg wire.Registered) {
 		}
 	}
 	var index uint64
+	var epoch string
 	for ctx.Err() == nil {
-		d, err := s.f.cfg.Master.Desired(ctx, s.id, index, wait)
+		d, err := s.f.cfg.Master.Desired(ctx, s.id, index, epoch, wait)
 		if ctx.Err() != nil {
 			return
 		}
@@ -82,7 +83,11 @@ func (s *sim) poll(ctx context.Context, reg wire.Registered) {
 			continue
 		}
 		s.f.polls.Add(1)
-		index = d.Index
+		if d.Unchanged && epoch != "" && d.Epoch == epoch {
+			index = d.Index
+			continue
+		}
+		index, epoch = d.Index, d.Epoch
 		if !s.apply(ctx, d) {
 			return
 		}

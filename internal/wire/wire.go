@@ -57,6 +57,15 @@ type Desired struct {
 	// Kill lists task ids to stop (gracefully) even though their specs are
 	// gone; tasks neither in Tasks nor in Kill are also stopped.
 	Kill []string `json:"kill,omitempty"`
+	// Epoch names the master's record of this agent (a new one after a
+	// master restart, a leader change or a new registration); an index is
+	// only comparable within one epoch.
+	Epoch string `json:"epoch,omitempty"`
+	// Unchanged, set only when the agent passed ?epoch= with this epoch
+	// and ?index= equal to Index, means "the set you hold is still the
+	// whole desired set": Tasks and Kill are empty and must be ignored.
+	// An agent that does not pass ?epoch= always gets the whole set.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // TaskSpec is everything an agent needs to launch one task.

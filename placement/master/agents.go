@@ -146,7 +146,19 @@ func (m *Master) handleDesired(w http.ResponseWriter, r *http.Request) {
 		a.polling--
 		a.lastSeen = m.now()
 	}
+	if e := r.URL.Query().Get("epoch"); e != "" && e == a.epoch && a.index == index {
+		// Nothing changed since the set the agent holds: no need to
+		// build, encode and send it again (the poll is the heartbeat).
+		d := wire.Desired{Index: a.index, Epoch: a.epoch, Unchanged: true}
+		m.mu.Unlock()
+		writeJSON(w, http.StatusOK, d)
+		return
+	}
+	if a.epoch == "" {
+		a.epoch = uuid.NewString()
+	}
 	d := m.desired(a)
+	d.Epoch = a.epoch
 	seq := m.w.last()
 	m.mu.Unlock()
 	// Tell the agent only what is durable: a leader that dies right after

@@ -177,6 +177,9 @@ type agent struct {
 	// know; they are listed in Desired.Kill until the agent stops
 	// reporting them.
 	unknown map[string]bool
+	// epoch names this record of the agent in this master process
+	// (wire.Desired.Epoch); set on its first desired answer.
+	epoch string
 }
 
 // agentRecord is what the store keeps per agent.
