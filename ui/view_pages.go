@@ -201,12 +201,13 @@ func masterRows(info infoJSON, self string) ([]MasterRow, string) {
 }
 
 // RoutesSummary is lbsync's last render and reloads, what it routes,
-// and its Consul source when it reports it.
+// and its Consul source and HAProxy when it reports them.
 type RoutesSummary struct {
 	LastRender, LastError        string
 	Events                       []string
 	Services, Backends, Warnings int
-	Ownership, Consul            string
+	Ownership, Consul, HAProxy   string
+	ConsulBad, HAProxyBad        bool // the last Consul query or HAProxy reload failed
 }
 
 // consulLine is lbsync's Consul status, or "" when it sends none.
@@ -223,6 +224,30 @@ func consulLine(r routesJSON, now time.Time) string {
 		line += " · error: " + c.Error
 	}
 	return strings.TrimPrefix(line, " · ")
+}
+
+// haproxyLine is lbsync's HAProxy status, or "" when it sends none.
+func haproxyLine(r routesJSON, now time.Time) string {
+	h := r.HAProxy
+	if h == nil {
+		return ""
+	}
+	var parts []string
+	if h.Version != "" {
+		parts = append(parts, fmt.Sprintf("%s · master pid %d · %s · %s (%d failed)", h.Version,
+			h.MasterPID, plural(h.Workers, "worker"), plural(h.Reloads, "reload"), h.FailedReloads))
+	}
+	if !h.LastReload.IsZero() {
+		last := fmt.Sprintf("lbsync's last %s %s", h.LastReloadAction, agoTime(now, h.LastReload))
+		if h.LastReloadError != "" {
+			last += " — error: " + h.LastReloadError
+		}
+		parts = append(parts, last)
+	}
+	if len(parts) == 0 {
+		return "not started by lbsync yet"
+	}
+	return strings.Join(parts, " · ")
 }
 
 // ClusterView is the cluster page; started is the master process's start
@@ -252,7 +277,8 @@ func ClusterView(info infoJSON, started time.Time, routes *routesJSON, routesErr
 
 func routesSummary(r routesJSON, now time.Time) *RoutesSummary {
 	s := &RoutesSummary{LastRender: "never", Services: len(r.Services), Warnings: len(r.Warnings),
-		Ownership: r.Ownership, Consul: consulLine(r, now)}
+		Ownership: r.Ownership, Consul: consulLine(r, now), HAProxy: haproxyLine(r, now),
+		ConsulBad: r.Consul != nil && r.Consul.Error != "", HAProxyBad: r.HAProxy != nil && r.HAProxy.LastReloadError != ""}
 	for _, sv := range r.Services {
 		s.Backends += len(sv.Backends)
 	}

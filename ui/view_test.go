@@ -25,7 +25,7 @@ type fixture struct {
 	OldVersion  json.RawMessage        `json:"oldVersion"`
 	Agents      []agentJSON            `json:"agents"`
 	Info        infoJSON               `json:"info"`
-	Routes      routesJSON             `json:"routes"`
+	Routes      routesJSON             `json:"-"` // routesFixture
 }
 
 var fixedNow = time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC)
@@ -40,6 +40,7 @@ func loadFixture(t *testing.T) fixture {
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
+	f.Routes = routesFixture(t) // lbsync's own types, not hand-written JSON
 	return f
 }
 
