@@ -232,7 +232,7 @@ func lbsyncMain(ctx context.Context, f *lbsyncFlags, logger *slog.Logger, stderr
 	if f.statsPort > 0 {
 		reserved = append(reserved, f.statsPort)
 	}
-	var source lbsync.Source = lbsync.NewConsulSource(lbsync.ConsulSourceConfig{Client: client, Tag: f.consulTag, Logger: logger})
+	var source lbsync.Source = lbsync.NewConsulSource(lbsync.ConsulSourceConfig{Client: client, Address: ccfg.Address, Tag: f.consulTag, Logger: logger})
 	if f.master != "" {
 		user, pass, _ := strings.Cut(f.masterCred, ":")
 		source = &lbsync.WithMaster{Consul: source, Logger: logger,

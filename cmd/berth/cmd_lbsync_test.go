@@ -145,6 +145,10 @@ func TestLBSyncAndRoutes(t *testing.T) {
 	if code := runRoutes(context.Background(), []string{"--lbsync", status, "--json"}, &out, &errb); code != 0 || !strings.Contains(out.String(), `"servicePort": `+strconv.Itoa(sp)) {
 		t.Errorf("routes --json (%d):\n%s", code, out.String())
 	}
+	// The Consul source named in /routes is the --consul given.
+	if !strings.Contains(out.String(), `"address": "`+consul.HTTPAddr+`"`) {
+		t.Errorf("routes --json does not name Consul %s:\n%s", consul.HTTPAddr, out.String())
+	}
 }
 
 // TestLBSyncByHand: `berth lbsync --haproxy-config X --haproxy-socket Y`
