@@ -17,8 +17,11 @@ import (
 
 func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), u.api(r)
+	// appNoRaw decodes an app without keeping its raw JSON (apiclient.App's
+	// own decoder scans each app twice to keep it; the list needs none).
+	type appNoRaw apiclient.App
 	var apps struct {
-		Apps []apiclient.App `json:"apps"`
+		Apps []appNoRaw `json:"apps"`
 	}
 	if err := a.get(ctx, "/v2/apps", &apps); err != nil {
 		u.fail(w, r, err)
@@ -31,8 +34,12 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	list := make([]apiclient.App, len(apps.Apps))
+	for i := range apps.Apps {
+		list[i] = apiclient.App(apps.Apps[i])
+	}
 	q := r.URL.Query()
-	p := AppsView(apps.Apps, queue.Queue, q.Get("q"), q.Get("label"))
+	p := AppsView(list, queue.Queue, q.Get("q"), q.Get("label"))
 	u.render(w, r, http.StatusOK, "apps", &p)
 }
 

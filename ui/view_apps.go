@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"html"
+	"html/template"
 	"strconv"
 	"strings"
 
@@ -97,6 +99,23 @@ func barTitle(bar []BarSeg) string {
 		return "no instances"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// BarHTML is the instances bar's markup (the "bar" partial). It is built
+// here, not by the template, because escaping its numbers value by value
+// took a third of the apps page's render time at 1,000 apps; every value
+// in it is a number or one of instancesBar's fixed class names, and the
+// title is escaped all the same.
+func (r AppRow) BarHTML() template.HTML {
+	var b strings.Builder
+	b.WriteString(`<span class="bar" title="`)
+	b.WriteString(html.EscapeString(r.BarTitle))
+	b.WriteString(`">`)
+	for _, s := range r.Bar {
+		b.WriteString(`<i class="` + html.EscapeString(s.Class) + `" style="flex:` + strconv.Itoa(s.N) + `"></i>`)
+	}
+	b.WriteString(`</span> ` + strconv.Itoa(r.Running) + "/" + strconv.Itoa(r.Instances))
+	return template.HTML(b.String())
 }
 
 func appRow(a *apiclient.App, q *apiclient.QueueEntry) AppRow {
