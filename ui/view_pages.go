@@ -137,6 +137,39 @@ func agentState(a agentJSON) string {
 	return "active"
 }
 
+// portCount counts the ports of a Mesos range string ("[31000-31499, 32000-32000]").
+func portCount(ranges string) int {
+	n := 0
+	for _, r := range strings.Split(strings.Trim(ranges, "[] "), ",") {
+		lo, hi, ok := strings.Cut(strings.TrimSpace(r), "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if !ok || err1 != nil || err2 != nil || b < a {
+			continue
+		}
+		n += b - a + 1
+	}
+	return n
+}
+
+// portRanges shows a Mesos range string as "31000–31499, 32000": without
+// brackets, a one-port range as its port.
+func portRanges(ranges string) string {
+	var out []string
+	for _, r := range strings.Split(strings.Trim(ranges, "[] "), ",") {
+		lo, hi, ok := strings.Cut(strings.TrimSpace(r), "-")
+		switch {
+		case !ok:
+			continue
+		case lo == hi:
+			out = append(out, lo)
+		default:
+			out = append(out, lo+"–"+hi)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // AgentsView is the agents page.
 func AgentsView(agents []agentJSON, now time.Time) AgentsPage {
 	p := AgentsPage{Page: Page{Title: "Agents", Nav: "agents"}}
@@ -153,7 +186,8 @@ func AgentsView(agents []agentJSON, now time.Time) AgentsPage {
 		p.Agents = append(p.Agents, AgentRow{ID: a.ID, Hostname: a.Hostname, URL: a.URL, State: state,
 			Attributes: sortedLabels(a.Attributes), CPUs: usage(a.UsedResources.CPUs, a.Resources.CPUs),
 			Mem: usage(a.UsedResources.Mem, a.Resources.Mem), Disk: usage(a.UsedResources.Disk, a.Resources.Disk),
-			Ports: a.Resources.Ports, PortsUsed: a.UsedResources.Ports, Tasks: n, LastSeen: ago(now, a.LastSeen),
+			Ports: portRanges(a.Resources.Ports), PortsUsed: strconv.Itoa(portCount(a.UsedResources.Ports)) + " of " + strconv.Itoa(portCount(a.Resources.Ports)),
+			Tasks: n, LastSeen: ago(now, a.LastSeen),
 			Version: a.Version})
 		if a.Active {
 			used.CPUs, used.Mem, used.Disk = used.CPUs+a.UsedResources.CPUs, used.Mem+a.UsedResources.Mem, used.Disk+a.UsedResources.Disk

@@ -138,3 +138,24 @@ func TestPagesGolden(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestPortCountAndRanges(t *testing.T) {
+	for _, tc := range []struct {
+		in, ranges string
+		n          int
+	}{
+		{"[31000-32000]", "31000–32000", 1001},
+		{"[31001-31001, 31003-31003]", "31001, 31003", 2},
+		{"[]", "", 0},
+		{"", "", 0},
+		{"[31000-31499, 32000-32000]", "31000–31499, 32000", 501},
+		{"[9-1, x-y]", "9–1, x–y", 0}, // nonsense is shown as given, never counted
+	} {
+		if got := portCount(tc.in); got != tc.n {
+			t.Errorf("portCount(%q) = %d, want %d", tc.in, got, tc.n)
+		}
+		if got := portRanges(tc.in); got != tc.ranges {
+			t.Errorf("portRanges(%q) = %q, want %q", tc.in, got, tc.ranges)
+		}
+	}
+}
