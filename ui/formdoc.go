@@ -96,28 +96,44 @@ func readinessForm(m map[string]any) ReadinessForm {
 	return f
 }
 
+// formDoc is the JSON object a form edits (an app or a job definition);
+// the fields the form does not show are kept as they are.
+type formDoc map[string]any
+
+// decodeFormDoc reads base as an object (an empty one when it is not).
+func decodeFormDoc(base json.RawMessage) formDoc {
+	m := formDoc{}
+	_ = json.Unmarshal(base, &m)
+	if m == nil {
+		m = formDoc{}
+	}
+	return m
+}
+
+// str sets key k to the text v; an empty v removes the key.
+func (m formDoc) str(k, v string) {
+	if v == "" {
+		delete(m, k)
+	} else {
+		m[k] = v
+	}
+}
+
+// num sets key k to v as a JSON number when it is one (else as text, for
+// the API to name the field); an empty v removes the key.
+func (m formDoc) num(k, v string) {
+	if v == "" {
+		delete(m, k)
+	} else {
+		m[k] = numberOrString(v)
+	}
+}
+
 // ApplyForm merges the form's fields into base (the document's other
 // fields are kept) and returns the new definition.
 func ApplyForm(base json.RawMessage, f AppForm) json.RawMessage {
-	m := map[string]any{}
-	_ = json.Unmarshal(base, &m)
-	if m == nil {
-		m = map[string]any{}
-	}
-	setStr := func(k, v string) {
-		if v == "" {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	setNum := func(k, v string) {
-		if v == "" {
-			delete(m, k)
-		} else {
-			m[k] = numberOrString(v)
-		}
-	}
+	m := decodeFormDoc(base)
+	setStr, setNum := m.str, m.num
 	setStr("id", f.ID)
 	if strings.HasPrefix(f.Cmd, "[") {
 		var args []string

@@ -56,25 +56,8 @@ func JobFormFromValues(v url.Values) JobForm {
 // ApplyJobForm merges the form into base (other fields kept): a job with
 // parents is dependent (its schedule dropped), otherwise scheduled.
 func ApplyJobForm(base json.RawMessage, f JobForm) json.RawMessage {
-	m := map[string]any{}
-	_ = json.Unmarshal(base, &m)
-	if m == nil {
-		m = map[string]any{}
-	}
-	set := func(k, v string) {
-		if v == "" {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	setNum := func(k, v string) {
-		if v == "" {
-			delete(m, k)
-		} else {
-			m[k] = numberOrString(v)
-		}
-	}
+	m := decodeFormDoc(base)
+	set, setNum := m.str, m.num
 	set("name", f.Name)
 	set("command", f.Command)
 	set("scheduleTimeZone", f.TimeZone)

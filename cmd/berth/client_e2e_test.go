@@ -90,6 +90,13 @@ func cliStartCluster(t *testing.T) *cliCluster {
 	// Runs before the processes stop (cleanups run last-in first-out):
 	// process tasks outlive their agent, so remove every app first.
 	t.Cleanup(c.destroyAll)
+	c.waitAgent(t)
+	return c
+}
+
+// waitAgent waits until the master counts the cluster's one agent active.
+func (c *cliCluster) waitAgent(t *testing.T) {
+	t.Helper()
 	testenv.WaitFor(t, 20*time.Second, "the agent registered with the master", func() error {
 		var st struct {
 			Active int `json:"activated_slaves"`
@@ -102,7 +109,6 @@ func cliStartCluster(t *testing.T) *cliCluster {
 		}
 		return nil
 	})
-	return c
 }
 
 func (c *cliCluster) logs() string {

@@ -34,18 +34,7 @@ func cliStartJobCluster(t *testing.T, queues string) *cliCluster {
 			resp.Body.Close()
 		}
 	})
-	testenv.WaitFor(t, 20*time.Second, "the agent registered with the master", func() error {
-		var st struct {
-			Active int `json:"activated_slaves"`
-		}
-		if err := c.getJSON("/master/state", &st); err != nil {
-			return err
-		}
-		if st.Active != 1 {
-			return fmt.Errorf("%d active agents:\n%s", st.Active, c.logs())
-		}
-		return nil
-	})
+	c.waitAgent(t)
 	return c
 }
 
