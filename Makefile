@@ -10,7 +10,7 @@ IMAGES_DIR := $(CURDIR)/.build/images
 FUZZTIME ?= 20s
 GOTEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: setup apt consul images build dev test vet fuzz bench scale clean
+.PHONY: setup apt consul images build dev test vet fuzz bench scale chaos clean
 
 ## setup: install missing Debian packages, build bin/consul and the local images.
 # apt and the Consul build run in parallel (the images need busybox-static, so
@@ -82,6 +82,12 @@ bench:
 # tasks, median of three runs, one table (make test runs the 100,000-task profile).
 scale: build
 	BERTH_SCALE=$${BERTH_SCALE:-full} $(GO) test -count=1 -v -timeout 90m -run TestScale ./scale/
+
+## chaos: faults under load on a real cluster (issue 17) — agent restarts, Consul
+# killed and restarted — one table; the full profile (BERTH_CHAOS=fast: the
+# short one `go test ./chaos/` runs). Not part of `make test`.
+chaos: setup build
+	BERTH_CHAOS=$${BERTH_CHAOS:-full} $(GO) test -count=1 -v -timeout 20m -run TestChaos ./chaos/
 
 clean:
 	rm -rf .build bin/berth
