@@ -1,6 +1,7 @@
 package lbsync
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -117,5 +118,23 @@ func (s *Syncer) Handler() http.Handler {
 		enc.Encode(s.withLBStates(r.Context(), s.Status()))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	return mux
+	return statusAuth(s.cfg.StatusCredentials, mux)
+}
+
+// statusAuth requires creds ("user:pass") as basic auth, compared in
+// constant time; empty creds: open.
+func statusAuth(creds string, next http.Handler) http.Handler {
+	if creds == "" {
+		return next
+	}
+	want := []byte(creds)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u+":"+p), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="lbsync"`)
+			http.Error(w, "lbsync status: invalid or missing credentials (lbsync --status-credentials; berth routes --lbsync-credentials)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

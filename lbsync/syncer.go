@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,16 +42,22 @@ type Config struct {
 	// WaitMin/WaitMax are the quiescence bounds (default 50ms / 1s).
 	WaitMin, WaitMax time.Duration
 	// Listen, if set, serves Handler() there ("127.0.0.1:9091").
-	Listen   string
-	Clock    Clock
-	Logger   *slog.Logger
-	Registry *prometheus.Registry // default: a new registry
+	Listen string
+	// StatusCredentials "user:pass", if set, is required as HTTP basic
+	// auth on every path of Handler() (/routes, /metrics).
+	StatusCredentials string
+	Clock             Clock
+	Logger            *slog.Logger
+	Registry          *prometheus.Registry // default: a new registry
 }
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	if c.Source == nil {
 		return errors.New("lbsync: no source")
+	}
+	if c.StatusCredentials != "" && !strings.Contains(c.StatusCredentials, ":") {
+		return errors.New("lbsync: status credentials: want user:pass")
 	}
 	if c.WaitMin < 0 || c.WaitMax < c.WaitMin {
 		return fmt.Errorf("lbsync: wait %s:%s: want 0 <= min <= max", c.WaitMin, c.WaitMax)

@@ -36,6 +36,7 @@ type lbsyncFlags struct {
 	stateFile, haproxyTemplate, haproxyBinary   string
 	bind, group, wait, listen, nginxCheck       string
 	nginxBuiltin, master, clusterID, masterCred string
+	statusCred                                  string
 	httpPort, statsPort, nginxPort              int
 	strictMode                                  bool
 	nginxTemplates                              multiFlag
@@ -75,6 +76,7 @@ func parseLBSyncFlags(args []string, stderr io.Writer) (*lbsyncFlags, error) {
 	fs.BoolVar(&f.strictMode, "strict-mode", false, "expose only servicePorts whose app sets HAPROXY_{n}_ENABLED=true (marathon-lb's --strict-mode)")
 	fs.StringVar(&f.wait, "wait", "50ms:1s", "min:max quiescence before applying a change")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9091", "status address (GET /routes, /metrics); \"\" = off")
+	fs.StringVar(&f.statusCred, "status-credentials", os.Getenv("BERTH_LBSYNC_CREDENTIALS"), "user:pass required as basic auth on the status address (env BERTH_LBSYNC_CREDENTIALS; empty: open)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -243,7 +245,7 @@ func lbsyncMain(ctx context.Context, f *lbsyncFlags, logger *slog.Logger, stderr
 		Rules: lbsync.Rules{Group: f.group, HTTPPort: f.httpPort, ReservedPorts: reserved, ClusterID: f.clusterID,
 			StrictMode: f.strictMode},
 		Targets: targets, Templates: runner, WaitMin: f.waitMin, WaitMax: f.waitMax,
-		Listen: f.listen, Logger: logger,
+		Listen: f.listen, StatusCredentials: f.statusCred, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -33,6 +33,8 @@ type masterFlags struct {
 	agentTimeout, zkSession, zkRetry           time.Duration
 	allowPrivileged, allowParams, allowVolumes bool
 	lbsyncStatus                               string
+	lbsyncCred                                 string
+	metricsOpen                                bool
 	jobQueues                                  string
 	chronosListen                              string
 	jobRetryDelay                              time.Duration
@@ -87,6 +89,8 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.servicePorts, "service-ports", "10000-20000", "servicePort pool min-max")
 	fs.StringVar(&f.credentials, "http-credentials", "", "user:pass enabling HTTP basic auth")
 	fs.StringVar(&f.lbsyncStatus, "lbsync-status", os.Getenv("BERTH_LBSYNC"), "lbsync's status address (http://127.0.0.1:9091) for the web console's routes page (env BERTH_LBSYNC)")
+	fs.StringVar(&f.lbsyncCred, "lbsync-credentials", os.Getenv("BERTH_LBSYNC_CREDENTIALS"), "user:pass for lbsync's status port (its --status-credentials; env BERTH_LBSYNC_CREDENTIALS)")
+	fs.BoolVar(&f.metricsOpen, "metrics-open", false, "serve GET /metrics without --http-credentials (default: behind them)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.StringVar(&f.agentSecret, "agent-secret", "", "shared secret agents must present")
@@ -118,10 +122,11 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	err = master.Serve(ctx, master.ServerConfig{
 		Listen: f.listen, WorkDir: f.workDir, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
 		ZK: f.zk, ZKSessionTimeout: f.zkSession, ZKRetry: f.zkRetry, UIRoutesURL: f.lbsyncStatus,
-		ChronosListen: f.chronosListen,
+		UIRoutesCredentials: f.lbsyncCred,
+		ChronosListen:       f.chronosListen,
 		Master: master.Config{Advertise: f.advertise,
 			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
-			AgentTimeout: f.agentTimeout, Credentials: f.credentials, JobQueues: queues, JobRetryDelay: f.jobRetryDelay,
+			AgentTimeout: f.agentTimeout, Credentials: f.credentials, MetricsOpen: f.metricsOpen, JobQueues: queues, JobRetryDelay: f.jobRetryDelay,
 			Validation: marathon.Options{AllowPrivileged: f.allowPrivileged,
 				AllowDockerParameters: f.allowParams, AllowHostVolumes: f.allowVolumes},
 		},

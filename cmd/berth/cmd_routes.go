@@ -35,13 +35,14 @@ func runRoutes(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	addr := fs.String("lbsync", def, "lbsync status address (env BERTH_LBSYNC)")
 	asJSON := fs.Bool("json", false, "print lbsync's JSON")
+	creds := fs.String("lbsync-credentials", os.Getenv("BERTH_LBSYNC_CREDENTIALS"), "user:pass for lbsync's status port (its --status-credentials; env BERTH_LBSYNC_CREDENTIALS)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	st, raw, err := fetchRoutes(ctx, *addr)
+	st, raw, err := fetchRoutes(ctx, *addr, *creds)
 	if err != nil {
 		fmt.Fprintf(stderr, "berth routes: %v\n", err)
 		return 1
@@ -54,7 +55,7 @@ func runRoutes(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-func fetchRoutes(ctx context.Context, addr string) (lbsync.Status, []byte, error) {
+func fetchRoutes(ctx context.Context, addr, creds string) (lbsync.Status, []byte, error) {
 	var st lbsync.Status
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
@@ -64,6 +65,10 @@ func fetchRoutes(ctx context.Context, addr string) (lbsync.Status, []byte, error
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(addr, "/")+"/routes", nil)
 	if err != nil {
 		return st, nil, err
+	}
+	if creds != "" {
+		user, pass, _ := strings.Cut(creds, ":")
+		req.SetBasicAuth(user, pass)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -137,7 +137,7 @@ func (m *Master) basicAuth(next http.Handler) http.Handler {
 	}
 	want := []byte(m.cfg.Credentials)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ping" {
+		if r.URL.Path == "/ping" || (m.cfg.MetricsOpen && r.URL.Path == "/metrics") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -31,6 +31,9 @@ type Config struct {
 	AgentTimeout time.Duration
 	// Credentials "user:pass" enables HTTP basic auth on the public API.
 	Credentials string
+	// MetricsOpen serves GET /metrics without Credentials (for a
+	// Prometheus without them); by default /metrics is behind them too.
+	MetricsOpen bool
 	// Validation holds the switches for privileged, docker parameters and
 	// host volumes.
 	Validation marathon.Options

@@ -39,6 +39,9 @@ type ServerConfig struct {
 	// UIRoutesURL is lbsync's status address for the console's routes
 	// page (empty: not configured).
 	UIRoutesURL string
+	// UIRoutesCredentials "user:pass" is sent as basic auth to
+	// UIRoutesURL (lbsync --status-credentials).
+	UIRoutesCredentials string
 	// ChronosListen, when set, also serves the Chronos API there
 	// (jobs_listen.go).
 	ChronosListen string
