@@ -60,13 +60,18 @@ func TestChaos(t *testing.T) {
 		{"agent restart under load", testAgentRestart},
 		{"Consul killed and restarted", testConsulRestart},
 	} {
-		t.Run(sc.name, func(t *testing.T) {
+		n := len(rows)
+		ok := t.Run(sc.name, func(t *testing.T) {
 			c.t = t
 			row := sc.run(t, c, w, prof)
 			row.Scenario = sc.name
 			rows = append(rows, row)
 		})
 		c.t = t
+		if !ok { // the table still names it, with whatever it measured
+			rows = append(rows[:n], Row{Scenario: sc.name})
+			rows[n].Scenario += " FAILED"
+		}
 	}
 	table := TableString(rows)
 	t.Logf("profile %s, %.0fs in all\n%s", prof.Name, time.Since(t0).Seconds(), table)

@@ -37,6 +37,9 @@ type Row struct {
 	Sent     int64
 	Elapsed  time.Duration // how long the load ran
 	Failed   int64
+	// FailedRestoring are the failed requests sent while a restarted
+	// Consul's catalog was being restored (Consul scenario only).
+	FailedRestoring int64
 	// Lost and duplicated apps, tasks and servicePorts after the faults.
 	AppsLost, AppsDup, TasksLost, TasksDup, PortsLost, PortsDup int
 	Recovery                                                    []time.Duration
@@ -65,9 +68,9 @@ func Percentile(d []time.Duration, p float64) time.Duration {
 // WriteTable prints rows as one aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tfaults\trequests\treq/s\tfailed\tapps lost/dup\ttasks lost/dup\tservicePorts lost/dup\trecovery p50\trecovery p99")
+	fmt.Fprintln(tw, "scenario\tfaults\trequests\treq/s\tfailed\tof which restoring\tapps lost/dup\ttasks lost/dup\tservicePorts lost/dup\trecovery p50\trecovery p99")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%d/%d\t%d/%d\t%d/%d\t%s\t%s\n", r.Scenario, r.Faults, r.Sent, r.Rate(), r.Failed,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%d\t%d/%d\t%d/%d\t%d/%d\t%s\t%s\n", r.Scenario, r.Faults, r.Sent, r.Rate(), r.Failed, r.FailedRestoring,
 			r.AppsLost, r.AppsDup, r.TasksLost, r.TasksDup, r.PortsLost, r.PortsDup,
 			fmtDur(Percentile(r.Recovery, 50)), fmtDur(Percentile(r.Recovery, 99)))
 	}
