@@ -120,7 +120,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
 	if a.cfg.Listener != nil {
-		srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		wg.Add(2)
 		go func() {
 			defer wg.Done()

@@ -172,7 +172,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("lbsync: listen %s: %w", s.cfg.Listen, err)
 		}
-		srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		wg.Add(2)
 		go func() { defer wg.Done(); srv.Serve(ln) }()
 		go func() { defer wg.Done(); <-ctx.Done(); srv.Close() }()

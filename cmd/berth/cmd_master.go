@@ -35,6 +35,8 @@ type masterFlags struct {
 	lbsyncStatus                               string
 	lbsyncCred                                 string
 	metricsOpen                                bool
+	maxStreams                                 int
+	writeRate                                  string
 	jobQueues                                  string
 	chronosListen                              string
 	jobRetryDelay                              time.Duration
@@ -91,6 +93,8 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.lbsyncStatus, "lbsync-status", os.Getenv("BERTH_LBSYNC"), "lbsync's status address (http://127.0.0.1:9091) for the web console's routes page (env BERTH_LBSYNC)")
 	fs.StringVar(&f.lbsyncCred, "lbsync-credentials", os.Getenv("BERTH_LBSYNC_CREDENTIALS"), "user:pass for lbsync's status port (its --status-credentials; env BERTH_LBSYNC_CREDENTIALS)")
 	fs.BoolVar(&f.metricsOpen, "metrics-open", false, "serve GET /metrics without --http-credentials (default: behind them)")
+	fs.IntVar(&f.maxStreams, "max-event-streams", master.DefaultMaxEventStreams, "concurrent GET /v2/events streams; one more is answered 503")
+	fs.StringVar(&f.writeRate, "write-rate", "0", "N or N/s: at most N POST/PUT/PATCH/DELETE per second on /v2 and /scheduler (bursts of N), beyond: 429 with Retry-After; 0 = no limit")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) to serve HTTPS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.StringVar(&f.agentSecret, "agent-secret", "", "shared secret agents must present")
@@ -117,6 +121,11 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "berth master: --job-queues: %v\n", err)
 		return 2
 	}
+	writeRate, err := master.ParseWriteRate(f.writeRate)
+	if err != nil {
+		fmt.Fprintf(stderr, "berth master: %v\n", err)
+		return 2
+	}
 	lo, hi, _ := servicePortRange(f.servicePorts)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	err = master.Serve(ctx, master.ServerConfig{
@@ -126,7 +135,8 @@ func runMaster(ctx context.Context, args []string, _, stderr io.Writer) int {
 		ChronosListen:       f.chronosListen,
 		Master: master.Config{Advertise: f.advertise,
 			Logger: log, ServicePortMin: lo, ServicePortMax: hi, AgentSecret: f.agentSecret,
-			AgentTimeout: f.agentTimeout, Credentials: f.credentials, MetricsOpen: f.metricsOpen, JobQueues: queues, JobRetryDelay: f.jobRetryDelay,
+			AgentTimeout: f.agentTimeout, Credentials: f.credentials, MetricsOpen: f.metricsOpen,
+			MaxEventStreams: f.maxStreams, WriteRate: writeRate, JobQueues: queues, JobRetryDelay: f.jobRetryDelay,
 			Validation: marathon.Options{AllowPrivileged: f.allowPrivileged,
 				AllowDockerParameters: f.allowParams, AllowHostVolumes: f.allowVolumes},
 		},

@@ -67,6 +67,12 @@ func (m *Master) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for _, t := range r.URL.Query()["event_type"] {
 		filter[t] = true
 	}
+	release, refusal := m.enterStream()
+	if refusal != "" {
+		writeMessage(w, http.StatusServiceUnavailable, refusal)
+		return
+	}
+	defer release()
 	ch := m.events.subscribe()
 	defer m.events.unsubscribe(ch)
 	w.Header().Set("Content-Type", "text/event-stream")

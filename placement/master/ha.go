@@ -143,7 +143,7 @@ func serveHA(ctx context.Context, cfg ServerConfig, ln net.Listener) error {
 		return err
 	}
 	defer stopChronos()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h, cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runDone := make(chan error, 1)

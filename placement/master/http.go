@@ -115,7 +115,7 @@ func (m *Master) Handler() http.Handler {
 	internal.HandleFunc("GET /internal/v1/agents/{id}/desired", m.handleDesired)
 	internal.HandleFunc("POST /internal/v1/agents/{id}/status", m.handleStatus)
 
-	public := m.basicAuth(m.mx.instrument(pub))
+	public := m.basicAuth(m.writeLimit(m.mx.instrument(pub)))
 	agentAPI := m.agentAuth(internal)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.cfg.Advertise != "" {

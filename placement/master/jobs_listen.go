@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // listenChronos serves the Chronos API (/scheduler/…, /v1/scheduler/…
@@ -33,7 +32,7 @@ func listenChronos(cfg ServerConfig, h http.Handler) (func(), error) {
 		}
 		http.NotFound(w, r)
 	})
-	srv := &http.Server{Handler: only, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(only, cfg)
 	go func() { _ = serveOn(srv, ln, cfg) }()
 	cfg.Master.Logger.Info("master: serving the Chronos API", "addr", ln.Addr().String())
 	return func() { shutdown(srv) }, nil

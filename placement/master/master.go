@@ -34,6 +34,13 @@ type Config struct {
 	// MetricsOpen serves GET /metrics without Credentials (for a
 	// Prometheus without them); by default /metrics is behind them too.
 	MetricsOpen bool
+	// MaxEventStreams bounds the concurrent GET /v2/events streams
+	// (default DefaultMaxEventStreams); one more is answered 503.
+	MaxEventStreams int
+	// WriteRate limits POST/PUT/PATCH/DELETE on /v2 and the Chronos API
+	// to this many per second (a token bucket, bursts of ceil(rate));
+	// beyond it: 429 with Retry-After. 0: no limit.
+	WriteRate float64
 	// Validation holds the switches for privileged, docker parameters and
 	// host volumes.
 	Validation marathon.Options
@@ -91,6 +98,9 @@ func (c *Config) fill() error {
 	if c.AgentTimeout <= 0 {
 		c.AgentTimeout = 15 * time.Second
 	}
+	if c.MaxEventStreams <= 0 {
+		c.MaxEventStreams = DefaultMaxEventStreams
+	}
 	if c.Interval <= 0 {
 		c.Interval = time.Second
 	}
@@ -129,6 +139,9 @@ type Master struct {
 
 	stopping chan struct{}
 	trigger  chan struct{}
+
+	streamsMu sync.Mutex
+	streams   int // open GET /v2/events streams (enterStream)
 
 	mu           sync.Mutex
 	apps         map[string]*appState

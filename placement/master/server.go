@@ -45,6 +45,9 @@ type ServerConfig struct {
 	// ChronosListen, when set, also serves the Chronos API there
 	// (jobs_listen.go).
 	ChronosListen string
+	// ReadHeaderTimeout and IdleTimeout of every server Serve starts
+	// (defaults DefaultReadHeaderTimeout, DefaultIdleTimeout).
+	ReadHeaderTimeout, IdleTimeout time.Duration
 }
 
 // Serve opens the store, builds the master and serves its API until ctx
@@ -92,7 +95,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		return err
 	}
 	defer stopChronos()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h, cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runDone := make(chan error, 1)
