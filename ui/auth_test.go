@@ -10,7 +10,7 @@ import (
 
 // TestAuthProtectsTheUI: with --http-credentials no page and no event
 // shows data without them (the browser is asked to sign in); with them
-// every page renders; static files need none.
+// every page renders; the static files and the / redirect ask as well.
 func TestAuthProtectsTheUI(t *testing.T) {
 	s := startStack(t, stackOpts{credentials: "admin:s3cret", noAgent: true})
 	if code, b, err := s.do(http.MethodPost, "/v2/apps", `{"id":"/secret-app","cmd":"sleep 1000","cpus":0.1,"mem":16}`); err != nil || code != 201 {
@@ -50,10 +50,18 @@ func TestAuthProtectsTheUI(t *testing.T) {
 	if _, _, body := get("/ui/apps", "admin", "s3cret"); !strings.Contains(body, "/secret-app") {
 		t.Errorf("apps page does not list the app: %.500s", body)
 	}
-	if code, _, _ := get("/ui/static/ui.css", "", ""); code != http.StatusOK {
-		t.Errorf("static without credentials: %d", code)
+	// Every surface asks, the console's own files and the / redirect too
+	// (issue 17: no HTTP surface answers without the credentials).
+	if code, _, _ := get("/ui/static/ui.css", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("static without credentials: %d, want 401", code)
 	}
-	if code, hdr, _ := get("/", "", ""); code != http.StatusFound || hdr.Get("Location") != "/ui/" {
+	if code, _, _ := get("/ui/static/ui.css", "admin", "s3cret"); code != http.StatusOK {
+		t.Errorf("static with credentials: %d", code)
+	}
+	if code, _, _ := get("/", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("/ without credentials: %d, want 401", code)
+	}
+	if code, hdr, _ := get("/", "admin", "s3cret"); code != http.StatusFound || hdr.Get("Location") != "/ui/" {
 		t.Errorf("/ → %d %s", code, hdr.Get("Location"))
 	}
 	// A cross-site form post is refused before it reaches the API.
