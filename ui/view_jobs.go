@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/berth-platform/berth/internal/apiclient"
 )
 
 // jobJSON is a job of GET /scheduler/jobs (jobs/service.JobView: the
@@ -193,34 +195,7 @@ func related(jobs []JobRow, name string) []JobRow {
 
 // jobStat is GET /scheduler/job/stat/{name} (jobs/service.Stat): the
 // ended runs newest first and the runs in flight.
-type jobStat struct {
-	History []struct {
-		Due      string  `json:"due"`
-		Started  string  `json:"started"`
-		Ended    string  `json:"ended"`
-		Status   string  `json:"status"`
-		Exit     *int    `json:"exitStatus"`
-		Agent    string  `json:"agent"`
-		TaskID   string  `json:"taskId"`
-		Attempt  int     `json:"attempt"`
-		Cause    string  `json:"cause"`
-		Skipped  int     `json:"skipped"`
-		Message  string  `json:"message"`
-		Duration float64 `json:"durationSeconds"`
-	} `json:"taskStatHistory"`
-	Inflight []struct {
-		TaskID   string `json:"taskId"`
-		Due      string `json:"due"`
-		Attempt  int    `json:"attempt"`
-		Cause    string `json:"cause"`
-		State    string `json:"state"`
-		Queued   string `json:"queued"`
-		Launched string `json:"launched"`
-		Started  string `json:"started"`
-		Host     string `json:"host"`
-		Message  string `json:"message"`
-	} `json:"inflight"`
-}
+type jobStat = apiclient.JobStat
 
 // JobRuns is the job page's runs: those in flight first, then the ended
 // ones newest first.

@@ -1,21 +1,14 @@
 package ui
 
-import "strconv"
+import (
+	"strconv"
 
-// queueJSON is one queue of GET /scheduler/queues (jobs/service.QueueView;
-// shares and capacities are percentages).
-type queueJSON struct {
-	Name        string  `json:"name"`
-	Parent      string  `json:"parent"`
-	Capacity    float64 `json:"capacity"`
-	MaxCapacity float64 `json:"maxCapacity"`
-	Guaranteed  float64 `json:"guaranteedShare"`
-	Used        float64 `json:"usedShare"`
-	Pending     int     `json:"pendingRuns"`
-	Policy      string  `json:"policy"`
-	Preemption  bool    `json:"preemption"`
-	Jobs        int     `json:"jobs"`
-}
+	"github.com/berth-platform/berth/internal/apiclient"
+)
+
+// queueJSON is one queue of GET /scheduler/queues (shares and capacities
+// are percentages).
+type queueJSON = apiclient.JobQueue
 
 // QueuesPage is the capacity queues: configured against used share.
 type QueuesPage struct {

@@ -46,13 +46,17 @@ type JobRun struct {
 
 // JobInflight is a run claimed and not finished.
 type JobInflight struct {
-	TaskID  string `json:"taskId"`
-	Due     string `json:"due"`
-	Attempt int    `json:"attempt"`
-	Manual  bool   `json:"manual"`
-	State   string `json:"state"`
-	Host    string `json:"host"`
-	Message string `json:"message"`
+	TaskID   string `json:"taskId"`
+	Due      string `json:"due"`
+	Attempt  int    `json:"attempt"`
+	Manual   bool   `json:"manual"`
+	Cause    string `json:"cause"`
+	State    string `json:"state"`
+	Queued   string `json:"queued"`
+	Launched string `json:"launched"`
+	Started  string `json:"started"`
+	Host     string `json:"host"`
+	Message  string `json:"message"`
 }
 
 // JobStat is GET /scheduler/job/stat/{name}.
@@ -72,6 +76,7 @@ type JobQueue struct {
 	Used        float64 `json:"usedShare"`
 	Pending     int     `json:"pendingRuns"`
 	Policy      string  `json:"policy"`
+	Preemption  bool    `json:"preemption"`
 	Jobs        int     `json:"jobs"`
 }
 
