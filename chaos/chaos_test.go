@@ -101,7 +101,7 @@ func (c *cluster) deployWorkload() workload {
 	return w
 }
 
-func servicePortURL(a app) string { return "http://127.0.0.1:" + strconv.Itoa(a.servicePort()) + "/" }
+func servicePortURL(a app) string { return "http://127.0.0.1:" + strconv.Itoa(servicePort(a)) + "/" }
 
 func (c *cluster) getOK(url string) error {
 	resp, err := c.http.Get(url)
@@ -170,7 +170,7 @@ func (c *cluster) snapshot() (snapshot, error) {
 	}
 	for _, a := range apps {
 		s.apps = append(s.apps, a.ID)
-		s.ports = append(s.ports, a.ID+":"+strconv.Itoa(a.servicePort()))
+		s.ports = append(s.ports, a.ID+":"+strconv.Itoa(servicePort(a)))
 		for _, t := range a.Tasks {
 			s.tasks = append(s.tasks, t.ID)
 		}
@@ -205,7 +205,7 @@ func (c *cluster) steady(before snapshot) error {
 	}
 	var tasks []string
 	for _, a := range apps {
-		if err := a.settled(a.Instances); err != nil {
+		if err := settled(a, a.Instances); err != nil {
 			return err
 		}
 		if err := c.routesMatch(a); err != nil {

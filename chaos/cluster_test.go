@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
+	"github.com/berth-platform/berth/internal/apiclient"
 	"github.com/berth-platform/berth/internal/devstack"
 	"github.com/berth-platform/berth/internal/testenv"
 )
@@ -141,49 +142,24 @@ func (c *cluster) do(req *http.Request, out any) error {
 	return nil
 }
 
-type task struct {
-	ID     string `json:"id"`
-	Host   string `json:"host"`
-	Ports  []int  `json:"ports"`
-	State  string `json:"state"`
-	Health []struct {
-		Alive bool `json:"alive"`
-	} `json:"healthCheckResults"`
-}
+// app is an app of GET /v2/apps?embed=apps.tasks as the CLI reads it.
+type app = apiclient.App
 
-type app struct {
-	ID           string `json:"id"`
-	Instances    int    `json:"instances"`
-	HealthChecks []any  `json:"healthChecks"`
-	Deployments  []any  `json:"deployments"`
-	Tasks        []task `json:"tasks"`
-	Container    struct {
-		PortMappings []struct {
-			ServicePort int `json:"servicePort"`
-		} `json:"portMappings"`
-	} `json:"container"`
-	PortDefinitions []struct {
-		Port int `json:"port"`
-	} `json:"portDefinitions"`
-}
-
-func (a app) servicePort() int {
-	if len(a.Container.PortMappings) > 0 {
-		return a.Container.PortMappings[0].ServicePort
-	}
-	if len(a.PortDefinitions) > 0 {
-		return a.PortDefinitions[0].Port
+// servicePort is the app's first servicePort (0 without one).
+func servicePort(a app) int {
+	if sp := a.ServicePorts(); len(sp) > 0 {
+		return sp[0]
 	}
 	return 0
 }
 
 // settled is nil once a has no deployment and n running tasks, healthy
 // where it has health checks.
-func (a app) settled(n int) error {
+func settled(a app, n int) error {
 	running := 0
 	for _, t := range a.Tasks {
-		healthy := len(a.HealthChecks) == 0 || len(t.Health) > 0
-		for _, h := range t.Health {
+		healthy := len(a.HealthChecks) == 0 || len(t.HealthCheckResults) > 0
+		for _, h := range t.HealthCheckResults {
 			healthy = healthy && h.Alive
 		}
 		if t.State == "TASK_RUNNING" && healthy {
@@ -226,7 +202,7 @@ func (c *cluster) deploy(def string) app {
 		if a, err = c.app(created.ID); err != nil {
 			return err
 		}
-		return a.settled(created.Instances)
+		return settled(a, created.Instances)
 	})
 	return a
 }
@@ -266,12 +242,12 @@ func (c *cluster) routesMatch(a app) error {
 		}
 	}
 	sort.Ints(want)
-	got, err := c.backends(a.servicePort())
+	got, err := c.backends(servicePort(a))
 	if err != nil {
 		return err
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Errorf("%s: routes of :%d %v, tasks %v", a.ID, a.servicePort(), got, want)
+		return fmt.Errorf("%s: routes of :%d %v, tasks %v", a.ID, servicePort(a), got, want)
 	}
 	return nil
 }
